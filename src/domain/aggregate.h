@@ -1,0 +1,52 @@
+// Usage aggregates: the hourly or daily sum of one meter of one resource instance of one
+// subscription, by usage time, over the records reported in a window. Values only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/decimal.h"
+#include "common/status.h"
+#include "common/time.h"
+#include "domain/usage_record.h"
+
+namespace tally::domain {
+
+enum class Granularity { kHourly, kDaily };
+std::string_view GranularityName(Granularity g);  // "Hourly" | "Daily"
+// Case-insensitive "hourly" / "daily".
+Result<Granularity> ParseGranularity(std::string_view s);
+
+// Where an aggregate sits in the order every query returns: subscription ID, usage start,
+// meter key (upper-case meter ID), instance ID (a store-assigned number for one
+// (resourceUri, location, tags, additionalInfo)). Continuation cursors are these keys.
+struct AggregateKey {
+  std::string subscription_id;
+  int64_t usage_start_hours = 0;
+  std::string meter_key;
+  uint64_t instance_id = 0;
+
+  auto operator<=>(const AggregateKey&) const = default;
+};
+
+struct UsageAggregate {
+  AggregateKey key;
+  std::string subscription_id;
+  std::string meter_id;  // as the catalog spells it
+  UtcTime usage_start;
+  UtcTime usage_end;
+  Decimal quantity;
+  std::string instance_data;  // JSON text, see FormatInstanceData
+};
+
+// {"Microsoft.Resources":{"resourceUri":…,"location":…,"tags":…,"additionalInfo":…}}
+std::string FormatInstanceData(std::string_view resource_uri, std::string_view location,
+                               const OptionalProperties& tags,
+                               const OptionalProperties& additional_info);
+
+// The `properties` object of the API's UsageAggregate (contract §1), as one line of JSON:
+// subscriptionId, usageStartTime, usageEndTime, instanceData, quantity, meterId.
+void AppendAggregatePropertiesJson(std::string& out, const UsageAggregate& a);
+
+}  // namespace tally::domain
