@@ -1,0 +1,113 @@
+#include "store/sqlite/migrations.h"
+
+#include <string>
+
+namespace tally::store::sqlite {
+namespace {
+
+// Version 1: the initial schema. usage_records deliberately has no secondary index: dedup is
+// answered by the in-memory index, and a B-tree on random record IDs is what limits SQLite's
+// insert rate (see docs/storage.md).
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE usage_records (
+  seq               INTEGER PRIMARY KEY,
+  record_id         TEXT NOT NULL,
+  subscription_id   TEXT NOT NULL,
+  meter_id          TEXT NOT NULL,
+  resource_uri      TEXT NOT NULL,
+  location          TEXT NOT NULL,
+  usage_start_hour  INTEGER NOT NULL,
+  quantity          TEXT NOT NULL,
+  tags              TEXT,
+  additional_info   TEXT,
+  reported_time_us  INTEGER NOT NULL,
+  content_hash      INTEGER NOT NULL
+);
+CREATE TABLE meters (
+  meter_key     TEXT PRIMARY KEY,
+  id            TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  unit          TEXT NOT NULL,
+  family        TEXT NOT NULL,
+  notes         TEXT NOT NULL,
+  deprecated    INTEGER NOT NULL,
+  hourly_level  INTEGER NOT NULL,
+  source        TEXT NOT NULL
+);
+CREATE TABLE subscriptions (
+  id            TEXT PRIMARY KEY,
+  kind          TEXT NOT NULL,
+  provider_id   TEXT NOT NULL,
+  owner         TEXT NOT NULL,
+  display_name  TEXT NOT NULL,
+  offer         TEXT NOT NULL,
+  state         TEXT NOT NULL,
+  created_us    INTEGER NOT NULL
+);
+CREATE TABLE api_keys (
+  key_id         TEXT PRIMARY KEY,
+  role           TEXT NOT NULL,
+  subscriptions  TEXT NOT NULL,
+  label          TEXT NOT NULL,
+  secret_hash    TEXT NOT NULL,
+  created_us     INTEGER NOT NULL,
+  revoked_us     INTEGER
+);
+CREATE TABLE settings (
+  key    TEXT PRIMARY KEY,
+  value  TEXT NOT NULL
+);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "initial schema: usage_records, meters, subscriptions, api_keys, settings", kV1},
+};
+
+}  // namespace
+
+std::span<const Migration> AllMigrations() {
+  return kMigrations;
+}
+
+int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+Status ApplyMigrations(Database& db, UtcTime now) {
+  TALLY_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Status {
+    TALLY_RETURN_IF_ERROR(
+        db.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                "description TEXT NOT NULL, applied_us INTEGER NOT NULL)"));
+    TALLY_ASSIGN_OR_RETURN(int64_t current,
+                           db.QueryInt64("SELECT coalesce(max(version), 0) FROM schema_migrations"));
+    if (current > LatestSchemaVersion()) {
+      return Unavailable("the database has schema version " + std::to_string(current) +
+                         ", newer than this build of tally knows (" +
+                         std::to_string(LatestSchemaVersion()) + "); use a newer tally");
+    }
+    TALLY_ASSIGN_OR_RETURN(
+        Statement record,
+        db.Prepare("INSERT INTO schema_migrations (version, description, applied_us) "
+                   "VALUES (?, ?, ?)"));
+    for (const Migration& m : AllMigrations()) {
+      if (m.version <= current) continue;
+      Status s = db.Exec(std::string(m.sql));
+      if (!s.ok()) {
+        return Status(s.code(), "migration " + std::to_string(m.version) + " failed: " +
+                                    s.message());
+      }
+      record.BindInt64(1, m.version);
+      record.BindText(2, m.description);
+      record.BindInt64(3, now.micros);
+      TALLY_RETURN_IF_ERROR(record.Run());
+    }
+    return Status::Ok();
+  };
+  Status s = body();
+  if (!s.ok()) {
+    (void)db.Exec("ROLLBACK");
+    return s;
+  }
+  return db.Exec("COMMIT");
+}
+
+}  // namespace tally::store::sqlite

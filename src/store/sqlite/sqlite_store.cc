@@ -1,0 +1,624 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "common/strings.h"
+#include "store/properties_codec.h"
+#include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_store_impl.h"
+
+namespace tally::store {
+
+Result<std::unique_ptr<UsageStore>> OpenSqliteStore(const SqliteStoreOptions& options) {
+  TALLY_ASSIGN_OR_RETURN(auto store, sqlite::SqliteStore::Open(options));
+  return std::unique_ptr<UsageStore>(std::move(store));
+}
+
+Status FailNextCommitsForTesting(UsageStore& store, int n) {
+  auto* s = dynamic_cast<sqlite::SqliteStore*>(&store);
+  if (s == nullptr) return InvalidArgument("FailNextCommitsForTesting needs a SQLite store");
+  s->FailNextCommits(n);
+  return Status::Ok();
+}
+
+namespace sqlite {
+namespace {
+
+constexpr std::string_view kDefaultProviderSetting = "default_provider_subscription_id";
+
+Result<std::string> MakeGuidV4() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof(b)) != 1) return Internal("the random number generator failed");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0xF]);
+  }
+  return out;
+}
+
+std::string JoinIds(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) {
+    if (!out.empty()) out.push_back(',');
+    out.append(id);
+  }
+  return out;
+}
+
+std::vector<std::string> SplitIds(std::string_view s) {
+  std::vector<std::string> out;
+  if (s.empty()) return out;
+  for (std::string_view part : Split(s, ',')) out.emplace_back(part);
+  return out;
+}
+
+bool IsMeterIdChar(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+         c == '_' || c == '.';
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(const SqliteStoreOptions& options)
+    : options_(options), clock_(*options.clock) {}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions& options) {
+  if (options.clock == nullptr) return InvalidArgument("SqliteStoreOptions.clock is required");
+  if (options.data_dir.empty()) return InvalidArgument("SqliteStoreOptions.data_dir is required");
+  std::unique_ptr<SqliteStore> store(new SqliteStore(options));
+  TALLY_RETURN_IF_ERROR(store->OpenFiles());
+  TALLY_RETURN_IF_ERROR(ApplyMigrations(store->writer_db_, store->clock_.Now()));
+  TALLY_RETURN_IF_ERROR(store->EnsureDefaultProvider());
+  TALLY_RETURN_IF_ERROR(store->LoadMetadata());
+  TALLY_RETURN_IF_ERROR(store->RebuildIndex());
+
+  auto prepare = [&](Statement& stmt, Database& db, std::string_view sql) -> Status {
+    TALLY_ASSIGN_OR_RETURN(stmt, db.Prepare(sql));
+    return Status::Ok();
+  };
+  Database& w = store->writer_db_;
+  TALLY_RETURN_IF_ERROR(prepare(store->insert_record_, w,
+                                "INSERT INTO usage_records (seq, record_id, subscription_id, "
+                                "meter_id, resource_uri, location, usage_start_hour, quantity, "
+                                "tags, additional_info, reported_time_us, content_hash) "
+                                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
+  TALLY_RETURN_IF_ERROR(prepare(store->select_record_, w,
+                                "SELECT record_id, subscription_id, meter_id, resource_uri, "
+                                "location, usage_start_hour, quantity, tags, additional_info, "
+                                "reported_time_us FROM usage_records WHERE seq = ?"));
+  TALLY_RETURN_IF_ERROR(prepare(store->insert_meter_, w,
+                                "INSERT OR REPLACE INTO meters (meter_key, id, name, unit, "
+                                "family, notes, deprecated, hourly_level, source) "
+                                "VALUES (?,?,?,?,?,?,?,?,?)"));
+  TALLY_RETURN_IF_ERROR(prepare(store->insert_subscription_, w,
+                                "INSERT OR REPLACE INTO subscriptions (id, kind, provider_id, "
+                                "owner, display_name, offer, state, created_us) "
+                                "VALUES (?,?,?,?,?,?,?,?)"));
+
+  // The read connection is opened after the writer has set WAL mode and migrated.
+  TALLY_ASSIGN_OR_RETURN(store->reader_db_,
+                         Database::Open(store->db_path_, SQLITE_OPEN_READONLY));
+  TALLY_RETURN_IF_ERROR(store->reader_db_.Exec("PRAGMA busy_timeout = 10000"));
+  TALLY_RETURN_IF_ERROR(prepare(store->list_records_, store->reader_db_,
+                                "SELECT seq, record_id, subscription_id, meter_id, resource_uri, "
+                                "location, usage_start_hour, quantity, tags, additional_info, "
+                                "reported_time_us FROM usage_records WHERE seq > ? ORDER BY seq "
+                                "LIMIT ?"));
+
+  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+SqliteStore::~SqliteStore() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard lock(queue_mu_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    writer_.join();
+  }
+  // Close the reader first so that the writer connection is the last one and checkpoints the
+  // WAL into the database as it closes.
+  list_records_ = Statement();
+  reader_db_ = Database();
+  insert_record_ = Statement();
+  select_record_ = Statement();
+  insert_meter_ = Statement();
+  insert_subscription_ = Statement();
+  writer_db_ = Database();
+  if (lock_fd_ >= 0) close(lock_fd_);  // releases the flock
+}
+
+Status SqliteStore::OpenFiles() {
+  namespace fs = std::filesystem;
+  const std::string& dir = options_.data_dir;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    if (!options_.create_if_missing) {
+      return NotFound("data directory " + dir + " does not exist");
+    }
+    fs::create_directories(dir, ec);
+    if (ec) return Unavailable("cannot create data directory " + dir + ": " + ec.message());
+  }
+
+  std::string lock_path = dir + "/LOCK";
+  lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) {
+    return Unavailable("cannot open " + lock_path + ": " + std::strerror(errno));
+  }
+  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    if (err != EWOULDBLOCK) {
+      return Unavailable("cannot lock " + lock_path + ": " + std::strerror(err));
+    }
+    char buf[32] = {};
+    ssize_t n = pread(lock_fd_, buf, sizeof(buf) - 1, 0);
+    std::string pid = n > 0 ? std::string(TrimSpace(std::string_view(buf, static_cast<size_t>(n))))
+                            : "unknown";
+    close(lock_fd_);
+    lock_fd_ = -1;
+    return Unavailable("data directory " + dir + " is in use by another tally process (pid " +
+                       pid + ")");
+  }
+  std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(lock_fd_, 0) != 0 ||
+      pwrite(lock_fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return Unavailable("cannot write " + lock_path + ": " + std::strerror(errno));
+  }
+
+  db_path_ = dir + "/tally.db";
+  TALLY_ASSIGN_OR_RETURN(writer_db_,
+                         Database::Open(db_path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  TALLY_ASSIGN_OR_RETURN(Statement mode, writer_db_.Prepare("PRAGMA journal_mode = WAL"));
+  TALLY_ASSIGN_OR_RETURN(bool row, mode.Step());
+  if (!row || !EqualsIgnoreCase(mode.ColumnText(0), "wal")) {
+    return Unavailable("cannot put " + db_path_ + " in WAL mode");
+  }
+  mode = Statement();
+  // The writer checkpoints explicitly (MaybeCheckpoint); no connection checkpoints on its own.
+  return writer_db_.Exec(
+      "PRAGMA synchronous = FULL;"
+      "PRAGMA wal_autocheckpoint = 0;"
+      "PRAGMA journal_size_limit = 67108864;"
+      "PRAGMA cache_size = -65536;"
+      "PRAGMA busy_timeout = 10000;");
+}
+
+Status SqliteStore::EnsureDefaultProvider() {
+  TALLY_ASSIGN_OR_RETURN(Statement get,
+                         writer_db_.Prepare("SELECT value FROM settings WHERE key = ?"));
+  get.BindText(1, kDefaultProviderSetting);
+  TALLY_ASSIGN_OR_RETURN(bool found, get.Step());
+  if (found) return Status::Ok();
+  get = Statement();
+
+  TALLY_ASSIGN_OR_RETURN(std::string id, MakeGuidV4());
+  domain::Subscription p;
+  p.id = id;
+  p.kind = domain::SubscriptionKind::kProvider;
+  p.display_name = "Default Provider Subscription";
+  p.state = domain::SubscriptionState::kActive;
+  p.created = clock_.Now();
+  TALLY_RETURN_IF_ERROR(writer_db_.Exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Status {
+    TALLY_ASSIGN_OR_RETURN(Statement set,
+                           writer_db_.Prepare("INSERT INTO settings (key, value) VALUES (?, ?)"));
+    set.BindText(1, kDefaultProviderSetting);
+    set.BindText(2, id);
+    TALLY_RETURN_IF_ERROR(set.Run());
+    TALLY_ASSIGN_OR_RETURN(Statement sub,
+                           writer_db_.Prepare("INSERT INTO subscriptions (id, kind, provider_id, "
+                                              "owner, display_name, offer, state, created_us) "
+                                              "VALUES (?,?,?,?,?,?,?,?)"));
+    sub.BindText(1, p.id);
+    sub.BindText(2, domain::SubscriptionKindName(p.kind));
+    sub.BindText(3, p.provider_id);
+    sub.BindText(4, p.owner);
+    sub.BindText(5, p.display_name);
+    sub.BindText(6, p.offer);
+    sub.BindText(7, domain::SubscriptionStateName(p.state));
+    sub.BindInt64(8, p.created.micros);
+    return sub.Run();
+  };
+  Status s = body();
+  if (!s.ok()) {
+    (void)writer_db_.Exec("ROLLBACK");
+    return s;
+  }
+  return writer_db_.Exec("COMMIT");
+}
+
+Status SqliteStore::LoadMetadata() {
+  TALLY_ASSIGN_OR_RETURN(Statement setting,
+                         writer_db_.Prepare("SELECT value FROM settings WHERE key = ?"));
+  setting.BindText(1, kDefaultProviderSetting);
+  TALLY_ASSIGN_OR_RETURN(bool found, setting.Step());
+  if (!found) return DataLoss("the settings table has no default provider subscription");
+  default_provider_id_ = std::string(setting.ColumnText(0));
+
+  TALLY_ASSIGN_OR_RETURN(Statement meters,
+                         writer_db_.Prepare("SELECT meter_key, id, name, unit, family, notes, "
+                                            "deprecated, hourly_level, source FROM meters"));
+  while (true) {
+    TALLY_ASSIGN_OR_RETURN(bool row, meters.Step());
+    if (!row) break;
+    domain::Meter m;
+    m.id = std::string(meters.ColumnText(1));
+    m.name = std::string(meters.ColumnText(2));
+    m.unit = std::string(meters.ColumnText(3));
+    m.family = std::string(meters.ColumnText(4));
+    m.notes = std::string(meters.ColumnText(5));
+    m.deprecated = meters.ColumnInt64(6) != 0;
+    m.hourly_level = meters.ColumnInt64(7) != 0;
+    TALLY_ASSIGN_OR_RETURN(m.source, domain::ParseMeterSource(meters.ColumnText(8)));
+    meters_[std::string(meters.ColumnText(0))] = std::move(m);
+  }
+
+  TALLY_ASSIGN_OR_RETURN(Statement subs,
+                         writer_db_.Prepare("SELECT id, kind, provider_id, owner, display_name, "
+                                            "offer, state, created_us FROM subscriptions"));
+  while (true) {
+    TALLY_ASSIGN_OR_RETURN(bool row, subs.Step());
+    if (!row) break;
+    domain::Subscription s;
+    s.id = std::string(subs.ColumnText(0));
+    TALLY_ASSIGN_OR_RETURN(s.kind, domain::ParseSubscriptionKind(subs.ColumnText(1)));
+    s.provider_id = std::string(subs.ColumnText(2));
+    s.owner = std::string(subs.ColumnText(3));
+    s.display_name = std::string(subs.ColumnText(4));
+    s.offer = std::string(subs.ColumnText(5));
+    TALLY_ASSIGN_OR_RETURN(s.state, domain::ParseSubscriptionState(subs.ColumnText(6)));
+    s.created = UtcTime{subs.ColumnInt64(7)};
+    subscriptions_[s.id] = std::move(s);
+  }
+
+  TALLY_ASSIGN_OR_RETURN(Statement keys,
+                         writer_db_.Prepare("SELECT key_id, role, subscriptions, label, "
+                                            "secret_hash, created_us, revoked_us FROM api_keys"));
+  while (true) {
+    TALLY_ASSIGN_OR_RETURN(bool row, keys.Step());
+    if (!row) break;
+    domain::ApiKey k;
+    k.key_id = std::string(keys.ColumnText(0));
+    TALLY_ASSIGN_OR_RETURN(k.role, domain::ParseRole(keys.ColumnText(1)));
+    k.subscriptions = SplitIds(keys.ColumnText(2));
+    k.label = std::string(keys.ColumnText(3));
+    k.secret_hash = std::string(keys.ColumnText(4));
+    k.created = UtcTime{keys.ColumnInt64(5)};
+    if (!keys.ColumnIsNull(6)) k.revoked = UtcTime{keys.ColumnInt64(6)};
+    api_keys_[k.key_id] = std::move(k);
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::RebuildIndex() {
+  // Whatever SQLite has committed is the truth: the index is re-derived from it, in seq order.
+  TALLY_ASSIGN_OR_RETURN(int64_t max_seq,
+                         writer_db_.QueryInt64("SELECT coalesce(max(seq), 0) FROM usage_records"));
+  index_.Reserve(static_cast<uint64_t>(max_seq) + static_cast<uint64_t>(max_seq) / 4);
+  TALLY_ASSIGN_OR_RETURN(Statement scan,
+                         writer_db_.Prepare("SELECT seq, record_id, subscription_id, meter_id, "
+                                            "resource_uri, location, usage_start_hour, quantity, "
+                                            "tags, additional_info, reported_time_us, "
+                                            "content_hash FROM usage_records ORDER BY seq"));
+  // Rows are copied into reusable buffers (SQLite's column text dies at the next step) and
+  // published in chunks.
+  struct Row {
+    std::string subscription_id, meter_key, meter_id, resource_uri, location, tags, info;
+    bool has_tags = false, has_info = false;
+  };
+  constexpr size_t kChunk = 4096;
+  std::vector<Row> rows(kChunk);
+  std::vector<IndexedRecord> chunk;
+  chunk.reserve(kChunk);
+  auto flush = [&]() -> Status {
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      Row& row = rows[i];
+      IndexedRecord& r = chunk[i];
+      r.subscription_id = row.subscription_id;
+      r.meter_key = row.meter_key;
+      r.meter_id = row.meter_id;
+      r.resource_uri = row.resource_uri;
+      r.location = row.location;
+      r.tags_text = row.has_tags ? std::optional<std::string_view>(row.tags) : std::nullopt;
+      r.additional_info_text =
+          row.has_info ? std::optional<std::string_view>(row.info) : std::nullopt;
+    }
+    Status s = index_.Publish(chunk);
+    chunk.clear();
+    return s;
+  };
+  while (true) {
+    TALLY_ASSIGN_OR_RETURN(bool has_row, scan.Step());
+    if (!has_row) break;
+    Row& row = rows[chunk.size()];
+    IndexedRecord r;
+    r.seq = static_cast<uint64_t>(scan.ColumnInt64(0));
+    r.id_hash = RecordIdHash(scan.ColumnText(1));
+    row.subscription_id.assign(scan.ColumnText(2));
+    row.meter_key.assign(scan.ColumnText(3));
+    for (char& c : row.meter_key) {
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    }
+    row.meter_id = SpellingOf(std::string(scan.ColumnText(3)));
+    row.resource_uri.assign(scan.ColumnText(4));
+    row.location.assign(scan.ColumnText(5));
+    r.usage_start = UsageHour::FromHours(scan.ColumnInt64(6));
+    auto quantity = Decimal::Parse(scan.ColumnText(7));
+    if (!quantity.ok()) {
+      return DataLoss("usage record seq " + std::to_string(r.seq) +
+                      " has a damaged quantity: " + quantity.status().message());
+    }
+    r.quantity = *quantity;
+    row.has_tags = !scan.ColumnIsNull(8);
+    if (row.has_tags) row.tags.assign(scan.ColumnText(8));
+    row.has_info = !scan.ColumnIsNull(9);
+    if (row.has_info) row.info.assign(scan.ColumnText(9));
+    r.reported_time = ReportedTime::FromMicros(scan.ColumnInt64(10));
+    r.content_hash = static_cast<uint64_t>(scan.ColumnInt64(11));
+    chunk.push_back(r);
+    if (chunk.size() == kChunk) TALLY_RETURN_IF_ERROR(flush());
+  }
+  if (!chunk.empty()) TALLY_RETURN_IF_ERROR(flush());
+  last_seq_ = index_.last_seq();
+  if (static_cast<uint64_t>(max_seq) != last_seq_) {
+    return Internal("index rebuilt up to seq " + std::to_string(last_seq_) +
+                    " but the database ends at seq " + std::to_string(max_seq));
+  }
+  return Status::Ok();
+}
+
+const domain::Meter* SqliteStore::FindMeterLocked(const std::string& key) const {
+  if (const domain::Meter* m = domain::MeterCatalog::Builtin().Find(key)) return m;
+  auto it = meters_.find(key);
+  return it == meters_.end() ? nullptr : &it->second;
+}
+
+std::string SqliteStore::SpellingOf(const std::string& meter_id) const {
+  const domain::Meter* m = FindMeterLocked(domain::MeterKey(meter_id));
+  return m != nullptr ? m->id : meter_id;
+}
+
+Result<AggregatePage> SqliteStore::AggregateUsage(const AggregateQuery& query) {
+  return index_.Aggregate(query);
+}
+
+Result<std::vector<StoredRecord>> SqliteStore::ListRecords(uint64_t after_seq, size_t limit) {
+  std::vector<StoredRecord> out;
+  if (limit == 0) return out;
+  std::lock_guard lock(reader_mu_);
+  Statement& q = list_records_;
+  q.BindInt64(1, static_cast<int64_t>(std::min<uint64_t>(after_seq, INT64_MAX)));
+  q.BindInt64(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  auto body = [&]() -> Status {
+    while (true) {
+      TALLY_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return Status::Ok();
+      StoredRecord s;
+      s.seq = static_cast<uint64_t>(q.ColumnInt64(0));
+      domain::UsageRecord& r = s.record;
+      r.record_id = std::string(q.ColumnText(1));
+      r.subscription_id = std::string(q.ColumnText(2));
+      r.meter_id = std::string(q.ColumnText(3));
+      r.resource_uri = std::string(q.ColumnText(4));
+      r.location = std::string(q.ColumnText(5));
+      r.usage_start = UsageHour::FromHours(q.ColumnInt64(6));
+      TALLY_ASSIGN_OR_RETURN(r.quantity, Decimal::Parse(q.ColumnText(7)));
+      if (!q.ColumnIsNull(8)) {
+        TALLY_ASSIGN_OR_RETURN(r.tags, ParsePropertiesText(q.ColumnText(8)));
+      }
+      if (!q.ColumnIsNull(9)) {
+        TALLY_ASSIGN_OR_RETURN(r.additional_info, ParsePropertiesText(q.ColumnText(9)));
+      }
+      s.reported_time = ReportedTime::FromMicros(q.ColumnInt64(10));
+      out.push_back(std::move(s));
+    }
+  };
+  Status st = body();
+  q.Reset();
+  if (!st.ok()) return st;
+  std::shared_lock meta(meta_mu_);
+  for (StoredRecord& s : out) s.record.meter_id = SpellingOf(s.record.meter_id);
+  return out;
+}
+
+Result<std::vector<domain::Meter>> SqliteStore::ListMeters() {
+  std::vector<domain::Meter> out = domain::MeterCatalog::Builtin().meters();
+  std::shared_lock lock(meta_mu_);
+  for (const auto& [key, m] : meters_) {
+    if (domain::MeterCatalog::Builtin().Find(key) == nullptr) out.push_back(m);
+  }
+  return out;
+}
+
+Status SqliteStore::SaveMeter(const domain::Meter& meter) {
+  std::string problems;
+  auto problem = [&](std::string_view p) {
+    if (!problems.empty()) problems.append("; ");
+    problems.append(p);
+  };
+  if (meter.id.empty() || meter.id.size() > 64 ||
+      !std::all_of(meter.id.begin(), meter.id.end(), IsMeterIdChar)) {
+    problem("meter id must be 1 to 64 characters of letters, digits, '-', '_' or '.'");
+  } else if (domain::MeterCatalog::Builtin().Find(meter.id) != nullptr) {
+    problem("meter " + meter.id + " is built in and cannot be changed");
+  }
+  if (meter.name.empty()) problem("meter name is required");
+  if (!problems.empty()) return InvalidArgument(problems);
+
+  domain::Meter m = meter;
+  m.source = domain::MeterSource::kCustom;
+  std::string key = domain::MeterKey(m.id);
+  return RunMetaWrite(
+      [this, m, key]() -> Status {
+        Statement& s = insert_meter_;
+        s.BindText(1, key);
+        s.BindText(2, m.id);
+        s.BindText(3, m.name);
+        s.BindText(4, m.unit);
+        s.BindText(5, m.family);
+        s.BindText(6, m.notes);
+        s.BindInt64(7, m.deprecated ? 1 : 0);
+        s.BindInt64(8, m.hourly_level ? 1 : 0);
+        s.BindText(9, domain::MeterSourceName(m.source));
+        return s.Run();
+      },
+      [this, m, key] {
+        meters_[key] = m;
+        index_.SetMeterSpelling(key, m.id);
+      });
+}
+
+Result<std::vector<domain::Subscription>> SqliteStore::ListSubscriptions() {
+  std::shared_lock lock(meta_mu_);
+  std::vector<domain::Subscription> out;
+  out.reserve(subscriptions_.size());
+  for (const auto& [id, s] : subscriptions_) out.push_back(s);
+  return out;
+}
+
+Result<std::optional<domain::Subscription>> SqliteStore::FindSubscription(const std::string& id) {
+  std::shared_lock lock(meta_mu_);
+  auto it = subscriptions_.find(AsciiLower(id));
+  if (it == subscriptions_.end()) return std::optional<domain::Subscription>();
+  return std::optional<domain::Subscription>(it->second);
+}
+
+Status SqliteStore::SaveSubscription(const domain::Subscription& subscription) {
+  std::string problems;
+  if (!IsGuid(subscription.id)) problems = "subscription id must be a GUID";
+  if (!subscription.provider_id.empty() && !IsGuid(subscription.provider_id)) {
+    if (!problems.empty()) problems.append("; ");
+    problems.append("provider id must be empty or a GUID");
+  }
+  if (!problems.empty()) return InvalidArgument(problems);
+  domain::Subscription s = subscription;
+  s.id = AsciiLower(s.id);
+  s.provider_id = AsciiLower(s.provider_id);
+  return RunMetaWrite(
+      [this, s]() -> Status {
+        Statement& st = insert_subscription_;
+        st.BindText(1, s.id);
+        st.BindText(2, domain::SubscriptionKindName(s.kind));
+        st.BindText(3, s.provider_id);
+        st.BindText(4, s.owner);
+        st.BindText(5, s.display_name);
+        st.BindText(6, s.offer);
+        st.BindText(7, domain::SubscriptionStateName(s.state));
+        st.BindInt64(8, s.created.micros);
+        return st.Run();
+      },
+      [this, s] { subscriptions_[s.id] = s; });
+}
+
+Result<domain::Subscription> SqliteStore::DefaultProvider() {
+  std::shared_lock lock(meta_mu_);
+  auto it = subscriptions_.find(default_provider_id_);
+  if (it == subscriptions_.end()) {
+    return DataLoss("the default provider subscription " + default_provider_id_ + " is missing");
+  }
+  return it->second;
+}
+
+Status SqliteStore::SaveApiKey(const domain::ApiKey& key) {
+  if (key.key_id.empty()) return InvalidArgument("api key id is required");
+  if (key.secret_hash.empty()) return InvalidArgument("api key secret hash is required");
+  domain::ApiKey k = key;
+  return RunMetaWrite(
+      [this, k]() -> Status {
+        TALLY_ASSIGN_OR_RETURN(
+            Statement st,
+            writer_db_.Prepare("INSERT OR REPLACE INTO api_keys (key_id, role, subscriptions, "
+                               "label, secret_hash, created_us, revoked_us) "
+                               "VALUES (?,?,?,?,?,?,?)"));
+        std::string subs = JoinIds(k.subscriptions);
+        st.BindText(1, k.key_id);
+        st.BindText(2, domain::RoleName(k.role));
+        st.BindText(3, subs);
+        st.BindText(4, k.label);
+        st.BindText(5, k.secret_hash);
+        st.BindInt64(6, k.created.micros);
+        if (k.revoked) {
+          st.BindInt64(7, k.revoked->micros);
+        } else {
+          st.BindNull(7);
+        }
+        return st.Run();
+      },
+      [this, k] { api_keys_[k.key_id] = k; });
+}
+
+Result<std::optional<domain::ApiKey>> SqliteStore::FindApiKey(const std::string& key_id) {
+  std::shared_lock lock(meta_mu_);
+  auto it = api_keys_.find(key_id);
+  if (it == api_keys_.end()) return std::optional<domain::ApiKey>();
+  return std::optional<domain::ApiKey>(it->second);
+}
+
+Result<std::vector<domain::ApiKey>> SqliteStore::ListApiKeys() {
+  std::shared_lock lock(meta_mu_);
+  std::vector<domain::ApiKey> out;
+  for (const auto& [id, k] : api_keys_) out.push_back(k);
+  return out;
+}
+
+Status SqliteStore::RevokeApiKey(const std::string& key_id, UtcTime when) {
+  {
+    std::shared_lock lock(meta_mu_);
+    if (api_keys_.find(key_id) == api_keys_.end()) {
+      return NotFound("there is no api key " + key_id);
+    }
+  }
+  return RunMetaWrite(
+      [this, key_id, when]() -> Status {
+        TALLY_ASSIGN_OR_RETURN(
+            Statement st,
+            writer_db_.Prepare("UPDATE api_keys SET revoked_us = coalesce(revoked_us, ?) "
+                               "WHERE key_id = ?"));
+        st.BindInt64(1, when.micros);
+        st.BindText(2, key_id);
+        return st.Run();
+      },
+      [this, key_id, when] {
+        domain::ApiKey& k = api_keys_[key_id];
+        if (!k.revoked) k.revoked = when;
+      });
+}
+
+StoreStats SqliteStore::GetStats() {
+  IndexStats is = index_.GetStats();
+  StoreStats s;
+  s.records = is.records;
+  s.last_seq = is.last_seq;
+  s.instances = is.instances;
+  std::shared_lock lock(meta_mu_);
+  s.subscriptions = subscriptions_.size();
+  s.meters = domain::MeterCatalog::Builtin().meters().size();
+  for (const auto& [key, m] : meters_) {
+    if (domain::MeterCatalog::Builtin().Find(key) == nullptr) ++s.meters;
+  }
+  return s;
+}
+
+Status SqliteStore::WriteHealth() {
+  std::optional<Status> f = Failure();
+  return f ? *f : Status::Ok();
+}
+
+}  // namespace sqlite
+}  // namespace tally::store

@@ -1,0 +1,42 @@
+// The embedded SQLite store: Tally's durable UsageStore for a single node. Data lives in
+// <data_dir>/tally.db (WAL mode, synchronous=FULL); <data_dir>/LOCK is held (flock) while the
+// store is open so that two processes never share a data directory. An in-memory UsageIndex,
+// rebuilt from the database on open, answers dedup and aggregation. See docs/storage.md.
+//
+// Ownership: the caller owns the returned store; destroying it drains queued writes, stops the
+// writer thread and releases the lock. Thread-safety: every UsageStore method may be called
+// from any number of threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/usage_store.h"
+
+namespace tally::store {
+
+struct SqliteStoreOptions {
+  std::string data_dir;
+  bool create_if_missing = false;  // else NotFound when data_dir does not exist
+  const Clock* clock = nullptr;    // required; must outlive the store
+  // The writer runs a passive WAL checkpoint after this many commits, or sooner once the WAL
+  // file is larger than checkpoint_wal_bytes.
+  uint32_t checkpoint_every_commits = 1000;
+  uint64_t checkpoint_wal_bytes = uint64_t{64} << 20;
+};
+
+// Opens (and with create_if_missing, creates) the store in options.data_dir, applies pending
+// schema migrations and rebuilds the in-memory index. Unavailable when another process holds
+// the directory ("data directory DIR is in use by another tally process (pid N)") or the
+// database is from a newer tally; DataLoss when the database is damaged.
+Result<std::unique_ptr<UsageStore>> OpenSqliteStore(const SqliteStoreOptions& options);
+
+// Test hook: the next `n` commits of `store` fail as a failed COMMIT would (the transaction is
+// rolled back and the store then refuses writes). InvalidArgument unless `store` was made by
+// OpenSqliteStore.
+Status FailNextCommitsForTesting(UsageStore& store, int n);
+
+}  // namespace tally::store

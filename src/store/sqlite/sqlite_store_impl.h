@@ -1,0 +1,142 @@
+// SqliteStore: the class behind OpenSqliteStore (sqlite_store.h). Internal to src/store/sqlite:
+// sqlite_store.cc holds opening, metadata and reads; sqlite_append.cc the writer thread and the
+// group-commit append path.
+//
+// Concurrency model:
+//   - writer_db_ is the process's only read-write connection. Only the writer thread uses it
+//     (after Open has finished), for appends, metadata writes, conflict look-ups and WAL
+//     checkpoints. This is both simpler and avoids the WAL-reset bug of Debian's SQLite 3.40,
+//     which needs concurrent writers/checkpointers on several connections.
+//   - Callers enqueue Jobs and wait; the writer takes every queued job at once, so concurrent
+//     appends share one COMMIT (group commit).
+//   - The metadata caches and the index's dedup table are mutated only by the writer thread;
+//     readers take meta_mu_ (shared) / the index's own lock.
+//   - reader_db_ (read-only, guarded by reader_mu_) serves ListRecords.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/usage_index.h"
+
+namespace tally::store::sqlite {
+
+class SqliteStore final : public UsageStore {
+ public:
+  static Result<std::unique_ptr<SqliteStore>> Open(const SqliteStoreOptions& options);
+  ~SqliteStore() override;
+
+  Result<AppendOutcome> AppendUsage(const std::vector<domain::UsageRecord>& records,
+                                    ReportedTime now) override;
+  Result<AggregatePage> AggregateUsage(const AggregateQuery& query) override;
+  Result<std::vector<StoredRecord>> ListRecords(uint64_t after_seq, size_t limit) override;
+  Result<std::vector<domain::Meter>> ListMeters() override;
+  Status SaveMeter(const domain::Meter& meter) override;
+  Result<std::vector<domain::Subscription>> ListSubscriptions() override;
+  Result<std::optional<domain::Subscription>> FindSubscription(const std::string& id) override;
+  Status SaveSubscription(const domain::Subscription& subscription) override;
+  Result<domain::Subscription> DefaultProvider() override;
+  Status SaveApiKey(const domain::ApiKey& key) override;
+  Result<std::optional<domain::ApiKey>> FindApiKey(const std::string& key_id) override;
+  Result<std::vector<domain::ApiKey>> ListApiKeys() override;
+  Status RevokeApiKey(const std::string& key_id, UtcTime when) override;
+  StoreStats GetStats() override;
+  Status WriteHealth() override;
+
+  void FailNextCommits(int n) { fail_commits_.store(n); }
+
+ private:
+  struct Job {
+    enum class Kind { kAppend, kMeta } kind = Kind::kAppend;
+    // kAppend
+    const std::vector<domain::UsageRecord>* records = nullptr;
+    ReportedTime now;
+    std::vector<uint64_t> id_hashes;       // computed by the caller's thread
+    std::vector<uint64_t> content_hashes;  // computed by the caller's thread
+    AppendOutcome outcome;
+    // kMeta: `write` runs inside a transaction on the writer connection; `publish` updates the
+    // caches after the commit.
+    std::function<Status()> write;
+    std::function<void()> publish;
+
+    Status status;
+    bool done = false;
+  };
+
+  explicit SqliteStore(const SqliteStoreOptions& options);
+
+  // Opening (sqlite_store.cc).
+  Status OpenFiles();
+  Status EnsureDefaultProvider();
+  Status LoadMetadata();
+  Status RebuildIndex();
+
+  // Writer thread (sqlite_append.cc).
+  void WriterLoop();
+  void ProcessAppends(const std::vector<Job*>& jobs);
+  void ProcessMeta(Job& job);
+  // Loads the record stored under `seq` through the writer connection.
+  Result<domain::UsageRecord> LoadRecordForWriter(uint64_t seq);
+  Status Commit();
+  void MarkFailed(const Status& cause);
+  std::optional<Status> Failure() const;
+  void MaybeCheckpoint();
+  // Enqueues a job and waits for the writer to finish it.
+  void RunOnWriter(Job& job);
+  Status RunMetaWrite(std::function<Status()> write, std::function<void()> publish);
+
+  // The meter ID to store and emit for `meter_id`, and its key; nullptr meter when unknown.
+  const domain::Meter* FindMeterLocked(const std::string& key) const;
+  std::string SpellingOf(const std::string& meter_id) const;
+
+  SqliteStoreOptions options_;
+  const Clock& clock_;
+  std::string db_path_;
+  int lock_fd_ = -1;
+
+  Database writer_db_;
+  Statement insert_record_;
+  Statement select_record_;
+  Statement insert_meter_;
+  Statement insert_subscription_;
+  uint64_t last_seq_ = 0;  // writer thread
+  uint32_t commits_since_checkpoint_ = 0;
+
+  std::mutex reader_mu_;
+  Database reader_db_;
+  Statement list_records_;
+
+  UsageIndex index_;
+
+  // Metadata caches: written only by the writer thread (holding meta_mu_ exclusively).
+  mutable std::shared_mutex meta_mu_;
+  std::map<std::string, domain::Meter> meters_;  // by key; custom and unknown only
+  std::map<std::string, domain::Subscription> subscriptions_;
+  std::map<std::string, domain::ApiKey> api_keys_;
+  std::string default_provider_id_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::condition_variable done_cv_;
+  std::deque<Job*> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+
+  mutable std::mutex health_mu_;
+  std::optional<Status> failure_;
+  std::atomic<int> fail_commits_{0};
+};
+
+}  // namespace tally::store::sqlite

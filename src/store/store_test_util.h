@@ -1,0 +1,54 @@
+// Test support shared by the store conformance suite and the model test: the list of store
+// backends to run against (each a factory), a wrapper that reopens the store before every call,
+// temporary data directories and record builders. Test-only; not thread-safe except where noted.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "domain/usage_record.h"
+#include "store/usage_store.h"
+
+namespace tally::store::testing {
+
+struct StoreFactory {
+  std::string name;
+  // Opens the store in `dir`, creating it when missing.
+  std::function<Result<std::unique_ptr<UsageStore>>(const std::string& dir, const Clock* clock)>
+      open;
+  // Makes the next `n` commits of a store made by `open` fail.
+  std::function<Status(UsageStore& store, int n)> fail_next_commits;
+  // True when `open` returns a store that is closed and reopened before every call.
+  bool reopens_between_steps = false;
+};
+
+// Every backend the conformance suite covers: "Sqlite" and "SqliteReopenEachStep".
+std::vector<StoreFactory> AllStoreFactories();
+
+// A fresh directory under $TEST_TMPDIR (or /tmp), removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A GUID-shaped subscription ID derived from n (distinct n give distinct, ordered IDs).
+std::string SubId(int n);
+
+// A valid record of subscription `sub`, resource `resource` (a short name), usage hour `hour`
+// (hours since the epoch) and quantity text `quantity`.
+domain::UsageRecord MakeRecord(const std::string& record_id, const std::string& sub,
+                               const std::string& meter_id, int64_t hour,
+                               const std::string& quantity, const std::string& resource = "vm1");
+
+// A reported time `hours` after the epoch, plus `micros`.
+ReportedTime Reported(int64_t hours, int64_t micros = 0);
+
+}  // namespace tally::store::testing

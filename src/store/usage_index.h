@@ -1,0 +1,172 @@
+// UsageIndex: the in-memory index of every committed usage record, derived from the durable
+// store and rebuilt from it on open. It answers the two hot questions without touching disk:
+//   - dedup: has a record with this recordId (hash) been stored, and with what content hash?
+//   - aggregation: hourly / daily sums per (usage bucket, meter, instance) of one subscription
+//     over a reported-time window, as of a sequence number, one page at a time.
+// It is backend-agnostic (it knows nothing of SQLite) so that any UsageStore implementation
+// can keep one. See docs/storage.md.
+//
+// Layout, chosen to stay near 55 bytes per record:
+//   - dedup: a dense array of {id hash, content hash} indexed by seq - 1 (seqs are dense) plus an
+//     open-addressing table of uint32 slots pointing into it (~22 bytes per record);
+//   - per subscription, columns in seq order: seq (uint32), reported time (int64 µs), usage hour
+//     (int32), meter number, instance number (uint32 each) and quantity packed into 64 bits
+//     (mantissa and power of ten; the rare quantity that does not fit goes to a side table);
+//   - meters and instances (resourceUri, location, tags, additionalInfo, and the instanceData
+//     JSON) interned once. Instance IDs are assigned in seq order of first use, so a rebuild
+//     gives every instance the same ID again and continuation cursors stay valid.
+//
+// Owner: the store that feeds it. Thread-safety: Publish() and the dedup lookups
+// (ForEachIdMatch) must be called from one thread at a time (the store's writer thread; the
+// dedup arrays are touched only by it). Aggregate(), GetStats() and the other const methods may
+// be called from any thread at any time: they take a shared lock, Publish() takes it exclusively
+// only while it appends.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/decimal.h"
+#include "common/status.h"
+#include "common/time.h"
+#include "store/usage_store.h"
+
+namespace tally::store {
+
+// The 64-bit hash of a recordId under which the dedup table files it.
+uint64_t RecordIdHash(std::string_view record_id);
+
+// What the index needs of one committed record. Views must stay valid during Publish().
+struct IndexedRecord {
+  uint64_t seq = 0;
+  ReportedTime reported_time;
+  UsageHour usage_start;
+  uint64_t id_hash = 0;       // RecordIdHash(record_id)
+  uint64_t content_hash = 0;  // domain::ContentHash(record)
+  std::string_view subscription_id;
+  std::string_view meter_key;  // domain::MeterKey(meter_id)
+  std::string_view meter_id;   // the spelling to emit (the catalog's when known)
+  std::string_view resource_uri;
+  std::string_view location;
+  // Properties text (store/properties_codec.h); nullopt when absent.
+  std::optional<std::string_view> tags_text;
+  std::optional<std::string_view> additional_info_text;
+  Decimal quantity;
+};
+
+struct IndexStats {
+  uint64_t records = 0;
+  uint64_t last_seq = 0;
+  uint64_t subscriptions = 0;
+  uint64_t instances = 0;
+  uint64_t meters = 0;
+  uint64_t memory_bytes = 0;  // an estimate of the heap the index holds
+};
+
+class UsageIndex {
+ public:
+  // The largest seq the index can hold (dedup slots are 32-bit).
+  static constexpr uint64_t kMaxSeq = 0xFFFF'FFFEull;
+
+  UsageIndex();
+  ~UsageIndex();
+  UsageIndex(const UsageIndex&) = delete;
+  UsageIndex& operator=(const UsageIndex&) = delete;
+
+  // Sizes the dedup table for `records` records so that loading them does not rehash.
+  void Reserve(uint64_t records);
+
+  // Adds committed records, in increasing seq order, each seq greater than every seq published
+  // before. Fails (and adds nothing further) when a seq is out of order or beyond kMaxSeq, or a
+  // properties text is damaged (DataLoss): callers treat any failure as fatal for writes.
+  Status Publish(std::span<const IndexedRecord> records);
+
+  // Calls visit(content_hash, seq) for every stored record whose recordId hash is `id_hash`
+  // (usually none or one). Writer thread only.
+  template <typename Visit>
+  void ForEachIdMatch(uint64_t id_hash, Visit&& visit) const;
+
+  // Changes how a meter is spelled in results (an operator renamed its case). No-op when the
+  // index has not seen the meter.
+  void SetMeterSpelling(std::string_view meter_key, std::string_view meter_id);
+
+  // One page of aggregates; see UsageStore::AggregateUsage. InvalidArgument when limit is 0;
+  // Internal when a sum overflows.
+  Result<AggregatePage> Aggregate(const AggregateQuery& query) const;
+
+  uint64_t last_seq() const;
+  IndexStats GetStats() const;
+
+ private:
+  struct DedupEntry {
+    uint64_t id_hash;
+    uint64_t content_hash;
+  };
+  struct Partition;
+  struct Instance;
+  struct MeterEntry {
+    std::string key;
+    std::string spelling;
+  };
+  struct Scan;
+
+  // Dedup (writer thread only).
+  void DedupInsert(uint32_t ordinal, uint64_t id_hash);
+  void FileSlot(uint32_t ordinal, uint64_t id_hash);
+  void DedupGrow(size_t min_slots);
+
+  // Under the exclusive lock.
+  uint32_t InternMeter(std::string_view key, std::string_view spelling);
+  Result<uint32_t> InternInstance(const IndexedRecord& r);
+  Partition& PartitionFor(std::string_view subscription_id);
+
+  // Under the shared lock.
+  std::shared_ptr<const Scan> GetScan(const Partition& p, const AggregateQuery& q,
+                                      uint64_t as_of) const;
+
+  // --- dedup: touched only by the publishing thread ---
+  static constexpr size_t kChunkBits = 16;
+  std::vector<std::unique_ptr<DedupEntry[]>> dedup_chunks_;
+  uint64_t dedup_size_ = 0;      // entries, = last ordinal + 1
+  std::vector<uint32_t> slots_;  // 0 = empty, else ordinal + 1
+  size_t slot_mask_ = 0;
+  uint64_t slot_count_ = 0;  // occupied slots
+
+  // --- aggregation data: guarded by mu_ ---
+  mutable std::shared_mutex mu_;
+  uint64_t last_seq_ = 0;
+  uint64_t records_ = 0;
+  std::map<std::string, std::unique_ptr<Partition>, std::less<>> partitions_;
+  std::vector<MeterEntry> meters_;
+  std::unordered_map<std::string, uint32_t> meter_by_key_;
+  std::vector<uint32_t> meter_rank_;  // meter number -> position in key order
+  std::vector<std::unique_ptr<Instance>> instances_;
+  std::unordered_map<uint64_t, uint32_t> instance_by_hash_;  // first instance with that hash
+
+  // Recent scans (one per page query), so the later pages of a query skip the column pass.
+  mutable std::mutex scan_cache_mu_;
+  mutable std::vector<std::shared_ptr<const Scan>> scan_cache_;
+};
+
+template <typename Visit>
+void UsageIndex::ForEachIdMatch(uint64_t id_hash, Visit&& visit) const {
+  if (slots_.empty()) return;
+  for (size_t i = id_hash & slot_mask_;; i = (i + 1) & slot_mask_) {
+    uint32_t s = slots_[i];
+    if (s == 0) return;
+    uint32_t ordinal = s - 1;
+    const DedupEntry& e = dedup_chunks_[ordinal >> kChunkBits][ordinal & ((1u << kChunkBits) - 1)];
+    if (e.id_hash == id_hash) visit(e.content_hash, static_cast<uint64_t>(ordinal) + 1);
+  }
+}
+
+}  // namespace tally::store
