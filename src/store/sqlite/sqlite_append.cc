@@ -159,21 +159,7 @@ Result<domain::UsageRecord> SqliteStore::LoadRecordForWriter(uint64_t seq) {
   auto body = [&]() -> Result<domain::UsageRecord> {
     TALLY_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return DataLoss("usage record seq " + std::to_string(seq) + " is indexed but missing");
-    domain::UsageRecord r;
-    r.record_id = std::string(q.ColumnText(0));
-    r.subscription_id = std::string(q.ColumnText(1));
-    r.meter_id = std::string(q.ColumnText(2));
-    r.resource_uri = std::string(q.ColumnText(3));
-    r.location = std::string(q.ColumnText(4));
-    r.usage_start = UsageHour::FromHours(q.ColumnInt64(5));
-    TALLY_ASSIGN_OR_RETURN(r.quantity, Decimal::Parse(q.ColumnText(6)));
-    if (!q.ColumnIsNull(7)) {
-        TALLY_ASSIGN_OR_RETURN(r.tags, ParsePropertiesText(q.ColumnText(7)));
-      }
-    if (!q.ColumnIsNull(8)) {
-      TALLY_ASSIGN_OR_RETURN(r.additional_info, ParsePropertiesText(q.ColumnText(8)));
-    }
-    return r;
+    return ReadRecordColumns(q, 0);
   };
   auto r = body();
   q.Reset();

@@ -31,6 +31,25 @@ Status FailNextCommitsForTesting(UsageStore& store, int n) {
 }
 
 namespace sqlite {
+
+Result<domain::UsageRecord> ReadRecordColumns(Statement& q, int first) {
+  domain::UsageRecord r;
+  r.record_id = std::string(q.ColumnText(first));
+  r.subscription_id = std::string(q.ColumnText(first + 1));
+  r.meter_id = std::string(q.ColumnText(first + 2));
+  r.resource_uri = std::string(q.ColumnText(first + 3));
+  r.location = std::string(q.ColumnText(first + 4));
+  r.usage_start = UsageHour::FromHours(q.ColumnInt64(first + 5));
+  TALLY_ASSIGN_OR_RETURN(r.quantity, Decimal::Parse(q.ColumnText(first + 6)));
+  if (!q.ColumnIsNull(first + 7)) {
+    TALLY_ASSIGN_OR_RETURN(r.tags, ParsePropertiesText(q.ColumnText(first + 7)));
+  }
+  if (!q.ColumnIsNull(first + 8)) {
+    TALLY_ASSIGN_OR_RETURN(r.additional_info, ParsePropertiesText(q.ColumnText(first + 8)));
+  }
+  return r;
+}
+
 namespace {
 
 constexpr std::string_view kDefaultProviderSetting = "default_provider_subscription_id";
@@ -411,20 +430,7 @@ Result<std::vector<StoredRecord>> SqliteStore::ListRecords(uint64_t after_seq, s
       if (!row) return Status::Ok();
       StoredRecord s;
       s.seq = static_cast<uint64_t>(q.ColumnInt64(0));
-      domain::UsageRecord& r = s.record;
-      r.record_id = std::string(q.ColumnText(1));
-      r.subscription_id = std::string(q.ColumnText(2));
-      r.meter_id = std::string(q.ColumnText(3));
-      r.resource_uri = std::string(q.ColumnText(4));
-      r.location = std::string(q.ColumnText(5));
-      r.usage_start = UsageHour::FromHours(q.ColumnInt64(6));
-      TALLY_ASSIGN_OR_RETURN(r.quantity, Decimal::Parse(q.ColumnText(7)));
-      if (!q.ColumnIsNull(8)) {
-        TALLY_ASSIGN_OR_RETURN(r.tags, ParsePropertiesText(q.ColumnText(8)));
-      }
-      if (!q.ColumnIsNull(9)) {
-        TALLY_ASSIGN_OR_RETURN(r.additional_info, ParsePropertiesText(q.ColumnText(9)));
-      }
+      TALLY_ASSIGN_OR_RETURN(s.record, ReadRecordColumns(q, 1));
       s.reported_time = ReportedTime::FromMicros(q.ColumnInt64(10));
       out.push_back(std::move(s));
     }

@@ -33,6 +33,11 @@
 
 namespace tally::store::sqlite {
 
+// Reads the record columns record_id, subscription_id, meter_id, resource_uri, location,
+// usage_start_hour, quantity, tags, additional_info of the current row of `q`, starting at
+// column `first`.
+Result<domain::UsageRecord> ReadRecordColumns(Statement& q, int first);
+
 class SqliteStore final : public UsageStore {
  public:
   static Result<std::unique_ptr<SqliteStore>> Open(const SqliteStoreOptions& options);
