@@ -1,0 +1,114 @@
+#include "api/api_service.h"
+
+#include <string>
+
+#include "api/auth.h"
+#include "api/errors.h"
+#include "common/json_writer.h"
+
+namespace tally::api {
+
+ApiService::ApiService(store::UsageStore& store, ingest::IngestService& ingest,
+                       query::UsageQueryService& query, const Clock& clock)
+    : store_(store), ingest_(ingest), query_(query), clock_(clock) {
+  router_.Add(Method::kGet, "/healthz",
+              [this](const HttpRequest& r, const PathParams&) { return Healthz(r); });
+  router_.Add(Method::kGet, "/readyz",
+              [this](const HttpRequest& r, const PathParams&) { return Readyz(r); });
+  router_.Add(Method::kPost, "/v1/usage/records",
+              [this](const HttpRequest& r, const PathParams&) { return PostUsageRecords(r); });
+  // Azure clients disagree on the case of "UsageAggregates" and "providers" (contract §1).
+  router_.Add(
+      Method::kGet, "/subscriptions/{subscriptionId}/providers/Microsoft.Commerce/UsageAggregates",
+      [this](const HttpRequest& r, const PathParams& p) { return GetUsageAggregates(r, p); },
+      Router::Case::kInsensitive);
+}
+
+HttpResponse ApiService::Handle(const HttpRequest& request) const {
+  return router_.Dispatch(request);
+}
+
+HttpResponse ApiService::Healthz(const HttpRequest&) const {
+  HttpResponse r;
+  r.body = R"({"status":"ok"})";
+  return r;
+}
+
+HttpResponse ApiService::Readyz(const HttpRequest&) const {
+  const Status health = store_.WriteHealth();
+  if (!health.ok()) {
+    // Whatever the store's code, "not ready" is a 503 for load balancers.
+    return ErrorResponse(Unavailable("the store does not accept writes: " + health.message()));
+  }
+  HttpResponse r;
+  r.body = R"({"status":"ready"})";
+  return r;
+}
+
+HttpResponse ApiService::PostUsageRecords(const HttpRequest& request) const {
+  Result<domain::ApiKey> key = AuthenticateBearer(store_, request);
+  if (!key.ok()) return ErrorResponse(key.status());
+  if (key->role == domain::Role::kTenant) {
+    return ErrorResponse(
+        PermissionDenied("tenant keys cannot report usage; use a reporter or operator key"));
+  }
+
+  const std::string* content_type = request.Header("Content-Type");
+  if (content_type == nullptr) {
+    return ProtocolErrorResponse(
+        ProtocolError::kUnsupportedMediaType,
+        "Content-Type is required: application/json, application/x-ndjson or text/csv");
+  }
+  Result<ingest::BodyFormat> format = ingest::BodyFormatFromContentType(*content_type);
+  if (!format.ok()) {
+    return ProtocolErrorResponse(ProtocolError::kUnsupportedMediaType, format.status().message());
+  }
+
+  const ingest::Sender sender =
+      key->role == domain::Role::kOperator ? ingest::Sender::kOperator : ingest::Sender::kReporter;
+  const ingest::IngestOutcome outcome = ingest_.Ingest(request.body, *format, sender);
+
+  if (outcome.status.ok()) {
+    HttpResponse r;
+    JsonWriter w(r.body);
+    w.BeginObject();
+    w.Key("accepted").Int(static_cast<int64_t>(outcome.accepted));
+    w.Key("duplicates").Int(static_cast<int64_t>(outcome.duplicates));
+    w.EndObject();
+    return r;
+  }
+  switch (outcome.status.code()) {
+    case StatusCode::kInvalidArgument: {
+      if (outcome.errors.empty()) return ErrorResponse(outcome.status, "InvalidRequestBody");
+      std::string details;
+      JsonWriter w(details);
+      w.BeginArray();
+      for (const domain::FieldError& e : outcome.errors) {
+        w.BeginObject();
+        w.Key("index").Int(static_cast<int64_t>(e.index));
+        w.Key("property").String(e.property);
+        w.Key("reason").String(e.reason);
+        w.EndObject();
+      }
+      w.EndArray();
+      return ErrorResponse(outcome.status, "InvalidRecords", details);
+    }
+    case StatusCode::kAlreadyExists: {
+      std::string details;
+      JsonWriter w(details);
+      w.BeginArray();
+      for (const store::RecordConflict& c : outcome.conflicts) {
+        w.BeginObject();
+        w.Key("index").Int(static_cast<int64_t>(c.index));
+        w.Key("recordId").String(c.record_id);
+        w.EndObject();
+      }
+      w.EndArray();
+      return ErrorResponse(outcome.status, "RecordConflict", details);
+    }
+    default:
+      return ErrorResponse(outcome.status);
+  }
+}
+
+}  // namespace tally::api

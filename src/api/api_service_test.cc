@@ -1,0 +1,195 @@
+#include "api/api_service.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "domain/api_key.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace tally::api {
+namespace {
+
+constexpr char kSub[] = "11111111-2222-3333-4444-555555555555";
+constexpr char kOtherSub[] = "22222222-3333-4444-5555-666666666666";
+constexpr char kMeter[] = "F271A8A388C44D93956A063E1D2FA80B";
+
+const std::string* FindHeader(const HttpResponse& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return &v;
+  }
+  return nullptr;
+}
+
+// A real SQLite store in a temporary directory, the services over it and a fake clock at
+// 2024-06-01T00:00Z.
+class ApiServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tally-api-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    store::SqliteStoreOptions options;
+    options.data_dir = dir_;
+    options.create_if_missing = true;
+    options.clock = &clock_;
+    auto store = store::OpenSqliteStore(options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    ingest_ = std::make_unique<ingest::IngestService>(*store_, clock_);
+    query_ = std::make_unique<query::UsageQueryService>(*store_, clock_);
+    api_ = std::make_unique<ApiService>(*store_, *ingest_, *query_, clock_);
+    operator_ = MakeKey(domain::Role::kOperator, {});
+    tenant_ = MakeKey(domain::Role::kTenant, {kSub});
+    reporter_ = MakeKey(domain::Role::kReporter, {});
+  }
+
+  void TearDown() override {
+    api_.reset();
+    query_.reset();
+    ingest_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string MakeKey(domain::Role role, std::vector<std::string> subs) {
+    auto token = domain::MakeToken();
+    EXPECT_TRUE(token.ok());
+    domain::ApiKey key;
+    key.key_id = token->key_id;
+    key.role = role;
+    key.subscriptions = std::move(subs);
+    key.secret_hash = token->secret_hash;
+    key.created = clock_.Now();
+    EXPECT_TRUE(store_->SaveApiKey(key).ok());
+    return token->token;
+  }
+
+  HttpResponse Send(Method method, std::string target, const std::string& token,
+                    std::string body = "", std::string content_type = "application/x-ndjson") {
+    HttpRequest r;
+    r.method = method;
+    r.target = std::move(target);
+    r.local_authority = "127.0.0.1:9";
+    if (!token.empty()) r.headers.emplace_back("authorization", "Bearer " + token);
+    r.headers.emplace_back("Content-Type", content_type);
+    r.headers.emplace_back("Host", host_);
+    r.body = std::move(body);
+    return api_->Handle(r);
+  }
+
+  // NDJSON of `n` records of kSub, resource "ip<i>", one hour each, reported 2024-05-02.
+  static std::string Records(int n, const std::string& prefix = "r") {
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+      out += R"({"recordId":")" + prefix + std::to_string(i) + R"(","subscriptionId":")" + kSub +
+             R"(","meterId":")" + kMeter + R"(","resourceUri":"/subscriptions/)" + kSub +
+             "/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/ip" +
+             std::to_string(i) +
+             R"(","location":"local","usageStartTime":"2024-05-01T10:00:00Z",)"
+             R"("usageEndTime":"2024-05-01T11:00:00Z","quantity":1,)"
+             R"("reportedTime":"2024-05-02T00:30:00Z"})"
+             "\n";
+    }
+    return out;
+  }
+
+  static std::string UsageTarget(const std::string& sub, const std::string& extra = "") {
+    return "/subscriptions/" + sub +
+           "/providers/Microsoft.Commerce/UsageAggregates?api-version=2015-06-01-preview"
+           "&reportedStartTime=2024-05-02&reportedEndTime=2024-05-03" +
+           extra;
+  }
+
+  FakeClockForTesting clock_{UtcTime{1717200000LL * kMicrosPerSecond}};  // 2024-06-01
+  std::string dir_;
+  std::string host_ = "tally.example:8443";
+  std::unique_ptr<store::UsageStore> store_;
+  std::unique_ptr<ingest::IngestService> ingest_;
+  std::unique_ptr<query::UsageQueryService> query_;
+  std::unique_ptr<ApiService> api_;
+  std::string operator_, tenant_, reporter_;
+};
+
+TEST_F(ApiServiceTest, ReporterMayIngestButNotReadUsage) {
+  std::string body = Records(1);
+  // Reporters may not set reportedTime: drop it.
+  const std::string reported = R"(,"reportedTime":"2024-05-02T00:30:00Z")";
+  body.erase(body.find(reported), reported.size());
+  EXPECT_EQ(Send(Method::kPost, "/v1/usage/records", reporter_, body).status, 200);
+  const HttpResponse r = Send(Method::kGet, UsageTarget(kSub), reporter_);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("AuthorizationFailed"), std::string::npos);
+}
+
+TEST_F(ApiServiceTest, TenantGetsTheSame403WhetherTheSubscriptionExistsOrNot) {
+  const HttpResponse unknown = Send(Method::kGet, UsageTarget(kOtherSub), tenant_);
+  domain::Subscription other;
+  other.id = kOtherSub;
+  ASSERT_TRUE(store_->SaveSubscription(other).ok());
+  const HttpResponse known = Send(Method::kGet, UsageTarget(kOtherSub), tenant_);
+  EXPECT_EQ(unknown.status, 403);
+  EXPECT_EQ(known.status, 403);
+  EXPECT_EQ(known.body, unknown.body);
+  EXPECT_EQ(Send(Method::kGet, UsageTarget(kSub), tenant_).status, 200);
+}
+
+TEST_F(ApiServiceTest, PagesThroughAThousandAndOneAggregates) {
+  ASSERT_EQ(Send(Method::kPost, "/v1/usage/records", operator_, Records(1001)).status, 200);
+  HttpResponse first =
+      Send(Method::kGet, UsageTarget(kSub, "&aggregationGranularity=Hourly"), tenant_);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const std::string marker = R"("nextLink":")";
+  const size_t at = first.body.find(marker);
+  ASSERT_NE(at, std::string::npos);
+  std::string link = first.body.substr(at + marker.size());
+  link = link.substr(0, link.find('"'));
+  const std::string base = "http://tally.example:8443";
+  ASSERT_EQ(link.substr(0, base.size()), base);
+  EXPECT_NE(link.find("aggregationGranularity=Hourly"), std::string::npos);
+
+  const HttpResponse second = Send(Method::kGet, link.substr(base.size()), tenant_);
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(second.body.find("nextLink"), std::string::npos);
+  size_t values = 0;
+  for (size_t p = 0; (p = second.body.find("\"properties\"", p)) != std::string::npos; ++p) {
+    ++values;
+  }
+  EXPECT_EQ(values, 1u);
+
+  // The token is bound to its query.
+  const std::string token = link.substr(link.find("continuationToken=") + 18);
+  const HttpResponse daily =
+      Send(Method::kGet, UsageTarget(kSub, "&continuationToken=" + token), tenant_);
+  EXPECT_EQ(daily.status, 400);
+  EXPECT_NE(daily.body.find("continuationToken"), std::string::npos);
+}
+
+TEST_F(ApiServiceTest, UnusableHostFallsBackToTheLocalAddress) {
+  host_ = "evil\"host";
+  ASSERT_EQ(Send(Method::kPost, "/v1/usage/records", operator_, Records(1001)).status, 200);
+  const HttpResponse r =
+      Send(Method::kGet, UsageTarget(kSub, "&aggregationGranularity=Hourly"), tenant_);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(R"("nextLink":"http://127.0.0.1:9/subscriptions/)"), std::string::npos);
+}
+
+TEST_F(ApiServiceTest, FailedCommitMakesIngestAndReadyz503) {
+  ASSERT_TRUE(store::FailNextCommitsForTesting(*store_, 1).ok());
+  const HttpResponse failed = Send(Method::kPost, "/v1/usage/records", operator_, Records(1));
+  EXPECT_GE(failed.status, 500);
+  const HttpResponse again = Send(Method::kPost, "/v1/usage/records", operator_, Records(1));
+  EXPECT_EQ(again.status, 503) << again.body;
+  EXPECT_NE(FindHeader(again, "Retry-After"), nullptr);
+  EXPECT_NE(again.body.find("ServiceUnavailable"), std::string::npos);
+  const HttpResponse ready = Send(Method::kGet, "/readyz", "");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(Send(Method::kGet, "/healthz", "").status, 200);
+}
+
+}  // namespace
+}  // namespace tally::api

@@ -1,0 +1,34 @@
+#include "api/auth.h"
+
+#include <optional>
+#include <string>
+
+#include "common/strings.h"
+
+namespace tally::api {
+
+Result<domain::ApiKey> AuthenticateBearer(store::UsageStore& store, const HttpRequest& request) {
+  const std::string* header = request.Header("Authorization");
+  if (header == nullptr) {
+    return Unauthenticated("this request needs an API key: Authorization: Bearer tly_...");
+  }
+  std::string_view value = TrimSpace(*header);
+  constexpr std::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size() ||
+      !EqualsIgnoreCase(value.substr(0, kScheme.size()), kScheme)) {
+    return Unauthenticated("the Authorization header must be 'Bearer <token>'");
+  }
+  const std::optional<domain::ParsedToken> token =
+      domain::ParseToken(TrimSpace(value.substr(kScheme.size())));
+  if (!token) return Unauthenticated("the bearer token is not a Tally API key");
+  TALLY_ASSIGN_OR_RETURN(std::optional<domain::ApiKey> key, store.FindApiKey(token->key_id));
+  // One message for "no such key" and "wrong secret": which key IDs exist is not the caller's
+  // business.
+  if (!key || !domain::SecretMatches(token->secret, key->secret_hash)) {
+    return Unauthenticated("the API key is not valid");
+  }
+  if (key->revoked) return Unauthenticated("the API key has been revoked");
+  return std::move(*key);
+}
+
+}  // namespace tally::api

@@ -1,0 +1,19 @@
+// Bearer-token authentication of API requests against the store's API keys. Only the key ID
+// part of a token is used to look a key up; the secret is compared with the stored hash in
+// constant time. Tokens never appear in messages or logs. Thread-safe (the store is).
+#pragma once
+
+#include "api/http_message.h"
+#include "common/status.h"
+#include "domain/api_key.h"
+#include "store/usage_store.h"
+
+namespace tally::api {
+
+// The key of the request's `Authorization: Bearer tly_…` header. Unauthenticated when the
+// header is missing, is not a Bearer token, names no stored key, has the wrong secret, or the
+// key is revoked (the message says which, without echoing the token); the store's error when
+// the look-up fails.
+Result<domain::ApiKey> AuthenticateBearer(store::UsageStore& store, const HttpRequest& request);
+
+}  // namespace tally::api

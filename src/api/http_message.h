@@ -1,0 +1,47 @@
+// HttpRequest / HttpResponse: the plain, Beast-free view of one HTTP exchange that the router
+// and the handlers work on, so that routing and handlers can be unit-tested without sockets and
+// only http_server.cc and http_client.cc compile Boost.Beast.
+// Values only; thread-compatible.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tally::api {
+
+enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
+std::string_view MethodName(Method m);  // "GET", "POST", ... ("OTHER" for kOther)
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  Method method = Method::kGet;
+  std::string target;  // as received: path, then '?' and the raw query string if any
+  HeaderList headers;  // names as received; look them up with Header()
+  std::string body;
+  // host:port of the socket the request arrived on, for when the client sent no usable Host.
+  std::string local_authority;
+
+  // The raw path (before '?') and the raw query string (after '?', without it).
+  std::string_view Path() const;
+  std::string_view RawQuery() const;
+  // The first header of that name (case-insensitive), or nullptr.
+  const std::string* Header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  HeaderList headers;  // beyond Content-Type, which is always application/json; charset=utf-8
+  std::string body;    // JSON text
+
+  HttpResponse& AddHeader(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+};
+
+inline constexpr std::string_view kJsonContentType = "application/json; charset=utf-8";
+
+}  // namespace tally::api

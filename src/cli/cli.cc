@@ -1,0 +1,195 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <exception>
+#include <ostream>
+
+#include "cli/commands.h"
+
+namespace tally::cli {
+namespace {
+
+std::string DefaultDataDir() {
+  const char* env = std::getenv("TALLY_DATA_DIR");
+  return env != nullptr && *env != '\0' ? env : "tally-data";
+}
+
+void AddDataDir(CLI::App* cmd, std::string& data_dir) {
+  data_dir = DefaultDataDir();
+  cmd->add_option("--data-dir", data_dir,
+                  "data directory (default: $TALLY_DATA_DIR, else ./tally-data)");
+}
+
+int Run(int argc, const char* const* argv, CliEnv& env) {
+  CLI::App app{"Tally: on-premises usage metering (Azure Stack Hub usage API compatible)", "tally"};
+  app.set_version_flag("--version", "tally 0.1.0");
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  ServeArgs serve_args;
+  CLI::App* serve = app.add_subcommand("serve", "serve the HTTP API");
+  AddDataDir(serve, serve_args.data_dir);
+  serve
+      ->add_option("--listen", serve_args.listen,
+                   "HOST:PORT to listen on; plain http only on loopback addresses (TLS comes "
+                   "with --tls-cert/--tls-key, not implemented yet)")
+      ->required();
+
+  ImportArgs import_args;
+  CLI::App* import = app.add_subcommand(
+      "import",
+      "import usage records (NDJSON, JSON or CSV; '-' reads stdin) with operator rights, in "
+      "all-or-nothing batches. A refused batch is reported as FILE:LINE: property: reason and "
+      "the other batches still go in; re-running the same import is safe because records are "
+      "idempotent (already stored ones count as duplicates).");
+  AddDataDir(import, import_args.data_dir);
+  import->add_option("files", import_args.files, "files to import ('-' = stdin)")->required();
+  import->add_option("--format", import_args.format,
+                     "ndjson, json or csv (default: from each file's extension; ndjson for "
+                     "stdin)");
+  import->add_option("--batch-size", import_args.batch_size, "records per batch")
+      ->capture_default_str();
+
+  UsageArgs usage_args;
+  CLI::App* usage = app.add_subcommand(
+      "usage", "print the usage aggregates of a reported-time window [from, to)");
+  AddDataDir(usage, usage_args.data_dir);
+  usage->add_option("--subscription", usage_args.subscription, "subscription ID")->required();
+  usage->add_option("--from", usage_args.from, "reported start (inclusive), UTC")->required();
+  usage->add_option("--to", usage_args.to, "reported end (exclusive), UTC")->required();
+  usage->add_option("--granularity", usage_args.granularity, "Hourly or Daily")
+      ->capture_default_str();
+  usage->add_option("--format", usage_args.format, "table, csv or jsonl")->capture_default_str();
+
+  CLI::App* meters = app.add_subcommand("meters", "list and add meters");
+  meters->require_subcommand(1);
+  MetersListArgs meters_list_args;
+  CLI::App* meters_list = meters->add_subcommand("list", "list the meters");
+  AddDataDir(meters_list, meters_list_args.data_dir);
+  meters_list->add_option("--format", meters_list_args.format, "table or jsonl")
+      ->capture_default_str();
+  meters_list->add_flag("--unknown", meters_list_args.unknown_only,
+                        "only meters first seen in usage and not yet named");
+  MetersAddArgs meters_add_args;
+  CLI::App* meters_add =
+      meters->add_subcommand("add", "add a custom meter, or name an unknown one");
+  AddDataDir(meters_add, meters_add_args.data_dir);
+  meters_add->add_option("--id", meters_add_args.id, "meter ID")->required();
+  meters_add->add_option("--name", meters_add_args.name, "meter name")->required();
+  meters_add->add_option("--unit", meters_add_args.unit, "unit")->required();
+  meters_add->add_option("--family", meters_add_args.family, "resource-provider family");
+  meters_add->add_option("--notes", meters_add_args.notes, "notes");
+
+  CLI::App* subs = app.add_subcommand("subscriptions", "register and list subscriptions");
+  subs->require_subcommand(1);
+  SubscriptionsAddArgs subs_add_args;
+  std::string owner, display_name, offer, provider;
+  CLI::App* subs_add = subs->add_subcommand(
+      "add", "register a tenant subscription or update it (an unregistered one becomes active)");
+  AddDataDir(subs_add, subs_add_args.data_dir);
+  subs_add->add_option("--id", subs_add_args.id, "subscription ID (GUID)")->required();
+  CLI::Option* owner_opt = subs_add->add_option("--owner", owner, "owner");
+  CLI::Option* name_opt = subs_add->add_option("--display-name", display_name, "display name");
+  CLI::Option* offer_opt = subs_add->add_option("--offer", offer, "offer (OfferDurableId)");
+  CLI::Option* provider_opt =
+      subs_add->add_option("--provider", provider, "provider subscription ID");
+  ListArgs subs_list_args;
+  CLI::App* subs_list = subs->add_subcommand("list", "list subscriptions");
+  AddDataDir(subs_list, subs_list_args.data_dir);
+  subs_list->add_option("--format", subs_list_args.format, "table or jsonl")->capture_default_str();
+
+  CLI::App* keys = app.add_subcommand("keys", "manage API keys");
+  keys->require_subcommand(1);
+  KeysCreateArgs keys_create_args;
+  CLI::App* keys_create = keys->add_subcommand(
+      "create", "create an API key; its token is printed once, as the last line");
+  AddDataDir(keys_create, keys_create_args.data_dir);
+  keys_create->add_option("--role", keys_create_args.role, "operator, tenant or reporter")
+      ->required();
+  keys_create->add_option("--subscription", keys_create_args.subscriptions,
+                          "subscription the key may read (tenant: at least one)");
+  keys_create->add_option("--label", keys_create_args.label, "a label for people");
+  ListArgs keys_list_args;
+  CLI::App* keys_list = keys->add_subcommand("list", "list API keys (never their tokens)");
+  AddDataDir(keys_list, keys_list_args.data_dir);
+  keys_list->add_option("--format", keys_list_args.format, "table or jsonl")->capture_default_str();
+  KeysRevokeArgs keys_revoke_args;
+  CLI::App* keys_revoke = keys->add_subcommand("revoke", "revoke an API key");
+  AddDataDir(keys_revoke, keys_revoke_args.data_dir);
+  keys_revoke->add_option("keyid", keys_revoke_args.key_id, "key ID")->required();
+
+  SimulateArgs sim_args;
+  CLI::App* sim = app.add_subcommand(
+      "simulate",
+      "simulate a private cloud's usage, deterministically for a seed: as NDJSON (--out), "
+      "straight into a data directory (--data-dir, registering the tenants), or posted to a "
+      "running server (--server, --token)");
+  CLI::Option* sim_dir = sim->add_option("--data-dir", sim_args.data_dir,
+                                         "write into this data directory (created if missing)");
+  sim->add_option("--seed", sim_args.seed, "random seed")->capture_default_str();
+  sim->add_option("--days", sim_args.days, "days to simulate")->capture_default_str();
+  sim->add_option("--start", sim_args.start,
+                  "first day, YYYY-MM-DD (default: the last --days complete days before today)");
+  sim->add_option("--tenants", sim_args.tenants, "tenant subscriptions")->capture_default_str();
+  sim->add_option("--scale", sim_args.scale, "resources per tenant, relative to 8")
+      ->capture_default_str();
+  sim->add_option("--out", sim_args.out, "write NDJSON (with reportedTime) to FILE, '-' = stdout");
+  sim->add_option("--server", sim_args.server, "post batches of 1,000 to http://HOST:PORT");
+  sim->add_option("--token", sim_args.token, "bearer token for --server (reporter or operator)");
+  sim->add_flag("--print-tenants", sim_args.print_tenants,
+                "print the simulated tenants (largest first) as JSON lines and exit");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    app.exit(e, env.out, env.err);
+    return kExitOk;
+  } catch (const CLI::CallForAllHelp& e) {
+    app.exit(e, env.out, env.err);
+    return kExitOk;
+  } catch (const CLI::CallForVersion& e) {
+    app.exit(e, env.out, env.err);
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    return Fail(env, kExitUsage, std::string(e.what()) + " (see tally --help)");
+  }
+
+  if (*serve) return RunServe(serve_args, env);
+  if (*import) return RunImport(import_args, env);
+  if (*usage) return RunUsage(usage_args, env);
+  if (*meters_list) return RunMetersList(meters_list_args, env);
+  if (*meters_add) return RunMetersAdd(meters_add_args, env);
+  if (*subs_add) {
+    if (owner_opt->count() > 0) subs_add_args.owner = owner;
+    if (name_opt->count() > 0) subs_add_args.display_name = display_name;
+    if (offer_opt->count() > 0) subs_add_args.offer = offer;
+    if (provider_opt->count() > 0) subs_add_args.provider = provider;
+    return RunSubscriptionsAdd(subs_add_args, env);
+  }
+  if (*subs_list) return RunSubscriptionsList(subs_list_args, env);
+  if (*keys_create) return RunKeysCreate(keys_create_args, env);
+  if (*keys_list) return RunKeysList(keys_list_args, env);
+  if (*keys_revoke) return RunKeysRevoke(keys_revoke_args, env);
+  if (*sim) {
+    sim_args.to_data_dir = sim_dir->count() > 0;
+    return RunSimulate(sim_args, env);
+  }
+  return Fail(env, kExitUsage, "no command given (see tally --help)");
+}
+
+}  // namespace
+
+int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
+           const Clock& clock) {
+  CliEnv env{out, err, clock};
+  // Nothing may escape a command: the services return Status, and a throwing library call is
+  // a bug reported here.
+  try {
+    return Run(argc, argv, env);
+  } catch (const std::exception& e) {
+    return Fail(env, kExitFailure, std::string("internal error: ") + e.what());
+  }
+}
+
+}  // namespace tally::cli

@@ -1,0 +1,121 @@
+// Internal to tally_cli: the subcommands as plain functions of their parsed arguments, so that
+// only cli.cc includes CLI11. Each returns an exit code (cli.h) and prints its own errors.
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/usage_store.h"
+
+namespace tally::cli {
+
+struct CliEnv {
+  std::ostream& out;
+  std::ostream& err;
+  const Clock& clock;
+};
+
+// Prints "tally: <message>" and returns `exit_code`.
+int Fail(CliEnv& env, int exit_code, std::string_view message);
+// Prints the status as "tally: <message>" and returns kExitUsage for InvalidArgument, else
+// kExitFailure.
+int FailStatus(CliEnv& env, const Status& status);
+
+// Opens the store of `data_dir`; with `create`, creates the directory (and parents) first.
+Result<std::unique_ptr<store::UsageStore>> OpenStore(const std::string& data_dir, bool create,
+                                                     const Clock& clock);
+
+struct ServeArgs {
+  std::string data_dir;
+  std::string listen;
+};
+int RunServe(const ServeArgs& args, CliEnv& env);
+
+struct ImportArgs {
+  std::string data_dir;
+  std::vector<std::string> files;
+  std::string format;  // "" = from each file's extension
+  size_t batch_size = 10'000;
+};
+int RunImport(const ImportArgs& args, CliEnv& env);
+
+struct UsageArgs {
+  std::string data_dir;
+  std::string subscription;
+  std::string from;
+  std::string to;
+  std::string granularity = "Daily";
+  std::string format = "table";
+};
+int RunUsage(const UsageArgs& args, CliEnv& env);
+
+struct MetersListArgs {
+  std::string data_dir;
+  std::string format = "table";
+  bool unknown_only = false;
+};
+int RunMetersList(const MetersListArgs& args, CliEnv& env);
+
+struct MetersAddArgs {
+  std::string data_dir;
+  std::string id;
+  std::string name;
+  std::string unit;
+  std::string family;
+  std::string notes;
+};
+int RunMetersAdd(const MetersAddArgs& args, CliEnv& env);
+
+struct SubscriptionsAddArgs {
+  std::string data_dir;
+  std::string id;
+  std::optional<std::string> owner;
+  std::optional<std::string> display_name;
+  std::optional<std::string> offer;
+  std::optional<std::string> provider;
+};
+int RunSubscriptionsAdd(const SubscriptionsAddArgs& args, CliEnv& env);
+
+struct ListArgs {
+  std::string data_dir;
+  std::string format = "table";
+};
+int RunSubscriptionsList(const ListArgs& args, CliEnv& env);
+
+struct KeysCreateArgs {
+  std::string data_dir;
+  std::string role;
+  std::vector<std::string> subscriptions;
+  std::string label;
+};
+int RunKeysCreate(const KeysCreateArgs& args, CliEnv& env);
+int RunKeysList(const ListArgs& args, CliEnv& env);
+struct KeysRevokeArgs {
+  std::string data_dir;
+  std::string key_id;
+};
+int RunKeysRevoke(const KeysRevokeArgs& args, CliEnv& env);
+
+struct SimulateArgs {
+  std::string data_dir;
+  bool to_data_dir = false;  // --data-dir was given explicitly
+  uint64_t seed = 1;
+  int days = 30;
+  std::string start;  // YYYY-MM-DD; "" = the last `days` complete days before today
+  int tenants = 20;
+  double scale = 1.0;
+  std::string out;     // "-" = stdout
+  std::string server;  // http://host:port
+  std::string token;
+  bool print_tenants = false;
+};
+int RunSimulate(const SimulateArgs& args, CliEnv& env);
+
+}  // namespace tally::cli
