@@ -227,7 +227,7 @@ void WorldBuilder::AddResource(uint32_t tenant, int64_t index) {
   r.tenant = tenant;
   r.kind = static_cast<ResourceKind>(rng_.PickWeighted(kKindWeights));
   SetLifetime(r);
-  char serial[16];
+  char serial[24];
   std::snprintf(serial, sizeof(serial), "%06lld", static_cast<long long>(index));
   std::string role(kRoles[rng_.Below(kRoles.size())]);
   auto name = [&](std::string_view prefix) { return std::string(prefix) + role + "-" + serial; };
