@@ -1,0 +1,60 @@
+// The benchmark data set: where its files live, the simulator options that define it (the
+// anchors' 10 M-record set by default), and the formats it is written in. Everything derives
+// from the environment, so the programs of one run agree:
+//   TALLY_BENCH_DIR      working directory (default build/bench/data)
+//   TALLY_BENCH_RECORDS  records in the store (default 10,000,000)
+// Values only; thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/time.h"
+#include "domain/usage_record.h"
+#include "simulate/simulator.h"
+
+namespace tally::bench {
+
+struct Dataset {
+  std::string dir;
+  int64_t records = 0;
+  simulate::SimulationOptions sim;  // the stored records
+  UtcTime period_start;
+  // The reported window that covers every stored record: the period plus the longest
+  // reporting delay, rounded up to whole days.
+  UtcTime window_end;
+
+  std::string store_dir() const { return dir + "/store"; }
+  std::string baseline_db() const { return dir + "/baseline.sqlite"; }
+  std::string ndjson_path() const { return dir + "/records.ndjson"; }  // with reportedTime
+  std::string tsv_path() const { return dir + "/records.tsv"; }        // PostgreSQL COPY text
+  std::string meta_path() const { return dir + "/dataset.meta"; }
+};
+
+Dataset LoadDataset();
+
+// What the build step learned about the data, for the later steps.
+struct DatasetMeta {
+  int64_t records = 0;
+  std::string largest_subscription;
+  int64_t largest_records = 0;
+  int64_t subscriptions = 0;
+};
+Status SaveMeta(const Dataset& d, const DatasetMeta& m);
+Result<DatasetMeta> LoadMeta(const Dataset& d);
+
+// New usage for the ingestion runs: the same tenants and resources, in days after the stored
+// period (so no recordId repeats a stored one), about `records` records, without reportedTime.
+simulate::SimulationOptions IngestSimulation(const Dataset& d, int64_t records);
+
+// {"records":[{...},...]}: the JSON body a reporter posts.
+std::string JsonBody(const std::vector<domain::UsageRecord>& records);
+
+// One line of PostgreSQL COPY text format for the baseline table: record_id, subscription_id,
+// meter_id, resource_uri, location, usage_start, quantity, tags, additional_info,
+// reported_time (timestamps as RFC 3339, absent properties as \N).
+void AppendCopyRow(std::string& out, const domain::UsageRecord& r, ReportedTime reported);
+
+}  // namespace tally::bench

@@ -1,0 +1,313 @@
+// Ingestion benchmark (docs/benchmarks.md, part a). Needs the data set of
+// `tally_bench_aggregate build`.
+//
+//   tally_bench_ingest durable   4 threads post 1,000-record JSON batches through an
+//                                IngestClient (in-process IngestService; durable acks) into a
+//                                copy of the 10 M-record store, then send them all again
+//                                (all duplicates)
+//   tally_bench_ingest pg        the PostgreSQL baseline: a private cluster loaded with the
+//                                same 10 M rows (COPY), then the same batches as INSERT … ON
+//                                CONFLICT DO NOTHING from 4 connections, twice
+//   tally_bench_ingest bulk      a 10 M-record NDJSON import into an empty store: RecordReader
+//                                + IngestParsed in batches of 10k, one stream
+//
+// TALLY_BENCH_INGEST_RECORDS: records posted (default 2,000,000, at most a fifth of the store
+// for small runs); TALLY_BENCH_PG_RECORDS: how many of those batches PostgreSQL gets (default
+// 300,000: at its rate the rest would add minutes and not change the rate).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "bench_util.h"
+#include "common/clock.h"
+#include "dataset.h"
+#include "ingest/ingest_service.h"
+#include "ingest/record_reader.h"
+#include "ingest_client.h"
+#include "pg_baseline.h"
+#include "simulate/simulator.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace tally::bench {
+namespace {
+
+constexpr size_t kBatch = 1000;
+constexpr int kThreads = 4;
+
+[[noreturn]] void Die(const std::string& what, const Status& s) {
+  std::fprintf(stderr, "tally_bench_ingest: %s: %s\n", what.c_str(), s.ToString().c_str());
+  std::exit(1);
+}
+
+int64_t IngestRecords(const Dataset& d) {
+  return EnvInt("TALLY_BENCH_INGEST_RECORDS",
+                std::clamp<int64_t>(d.records / 5, 10'000, 2'000'000));
+}
+
+// The batches to post, in order, each as its records; at most `limit` records in all.
+std::vector<std::vector<domain::UsageRecord>> MakeBatches(const Dataset& d, int64_t limit) {
+  std::vector<std::vector<domain::UsageRecord>> batches;
+  int64_t n = 0;
+  simulate::Simulate(IngestSimulation(d, IngestRecords(d)), [&](const simulate::SimulatedRecord& r) {
+    if (n++ >= limit) return;
+    if (batches.empty() || batches.back().size() == kBatch) {
+      batches.emplace_back();
+      batches.back().reserve(kBatch);
+    }
+    batches.back().push_back(r.record);
+  });
+  return batches;
+}
+
+struct LoadResult {
+  double seconds = 0;
+  uint64_t records = 0;
+  uint64_t accepted = 0;
+  uint64_t duplicates = 0;
+  std::vector<double> latencies_ms;
+};
+
+// Runs send(thread, batch) for every batch from kThreads threads, each taking the next batch.
+LoadResult RunLoad(size_t batches, const std::function<IngestAck(int, size_t)>& send,
+                   const std::vector<size_t>& records_of) {
+  std::atomic<size_t> next{0};
+  std::vector<LoadResult> per(kThreads);
+  std::vector<std::thread> threads;
+  Stopwatch sw;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t b; (b = next.fetch_add(1)) < batches;) {
+        Stopwatch one;
+        IngestAck ack = send(t, b);
+        per[t].latencies_ms.push_back(one.Millis());
+        if (!ack.status.ok()) Die("batch " + std::to_string(b), ack.status);
+        per[t].records += records_of[b];
+        per[t].accepted += ack.accepted;
+        per[t].duplicates += ack.duplicates;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  LoadResult r;
+  r.seconds = sw.Seconds();
+  for (auto& p : per) {
+    r.records += p.records;
+    r.accepted += p.accepted;
+    r.duplicates += p.duplicates;
+    r.latencies_ms.insert(r.latencies_ms.end(), p.latencies_ms.begin(), p.latencies_ms.end());
+  }
+  return r;
+}
+
+void ReportLoad(const std::string& prefix, const LoadResult& r, Goal goal, double target) {
+  Note(prefix + ": " + std::to_string(r.records) + " records in " + std::to_string(r.seconds) +
+       " s; accepted " + std::to_string(r.accepted) + ", duplicates " +
+       std::to_string(r.duplicates));
+  Report(prefix + "_rps", static_cast<double>(r.records) / r.seconds, "records/s", goal, target);
+}
+
+std::string FiguresPath(const Dataset& d) { return d.dir + "/ingest-figures"; }
+
+int Durable(const Dataset& d) {
+  if (auto m = LoadMeta(d); !m.ok()) Die("data set", m.status());
+  const std::string dir = d.dir + "/store-ingest";
+  Stopwatch sw;
+  // A copy, so that the data set stays as built and a rerun posts new records again.
+  if (std::system(("rm -rf '" + dir + "' && cp -a '" + d.store_dir() + "' '" + dir + "'").c_str()) !=
+      0) {
+    Die("copy store", Unavailable(dir));
+  }
+  Note("copied the store in " + std::to_string(sw.Seconds()) + " s");
+
+  auto batches = MakeBatches(d, IngestRecords(d));
+  std::vector<std::string> bodies;
+  std::vector<size_t> records_of;
+  for (const auto& b : batches) {
+    bodies.push_back(JsonBody(b));
+    records_of.push_back(b.size());
+  }
+  batches.clear();
+  batches.shrink_to_fit();
+  Note(std::to_string(bodies.size()) + " bodies of " + std::to_string(kBatch) +
+       " records, about " + std::to_string(bodies.empty() ? 0 : bodies[0].size() / 1024) +
+       " KiB each");
+
+  // Parse-only rate on one thread, for the breakdown.
+  sw.Restart();
+  size_t parsed = 0;
+  for (size_t i = 0; i < std::min<size_t>(bodies.size(), 200); ++i) {
+    auto p = ingest::ParseBody(bodies[i], ingest::BodyFormat::kJson);
+    if (!p.ok()) Die("parse", p.status());
+    parsed += p->fields.size();
+  }
+  Report("ingest.parse_only_rps_1thread", static_cast<double>(parsed) / sw.Seconds(),
+         "records/s");
+
+  SystemClock clock;
+  store::SqliteStoreOptions so;
+  so.data_dir = dir;
+  so.clock = &clock;
+  sw.Restart();
+  auto opened = store::OpenSqliteStore(so);
+  if (!opened.ok()) Die("open store", opened.status());
+  std::unique_ptr<store::UsageStore> store = std::move(*opened);
+  Note("opened the store copy (" + std::to_string(store->GetStats().records) + " records) in " +
+       std::to_string(sw.Seconds()) + " s");
+  ingest::IngestService service(*store, clock);
+  std::vector<std::unique_ptr<IngestClient>> clients;
+  for (int t = 0; t < kThreads; ++t) clients.push_back(MakeInProcessIngestClient(service));
+  auto send = [&](int t, size_t b) { return clients[t]->Send(bodies[b]); };
+
+  LoadResult first = RunLoad(bodies.size(), send, records_of);
+  ReportLoad("ingest.durable", first, Goal::kAtLeast, 150'000);
+  Report("ingest.durable_p50_ms", Percentile(first.latencies_ms, 50), "ms");
+  Report("ingest.durable_p99_ms", Percentile(first.latencies_ms, 99), "ms", Goal::kAtMost, 20);
+  if (first.accepted != first.records) Note("WARNING: not every record was accepted");
+
+  LoadResult again = RunLoad(bodies.size(), send, records_of);
+  ReportLoad("ingest.duplicates", again, Goal::kAtLeast, 500'000);
+  Report("ingest.duplicates_p99_ms", Percentile(again.latencies_ms, 99), "ms");
+  if (again.duplicates != again.records) Note("WARNING: not every resent record was a duplicate");
+
+  std::ofstream(FiguresPath(d), std::ios::trunc)
+      << static_cast<double>(first.records) / first.seconds << " "
+      << static_cast<double>(again.records) / again.seconds << "\n";
+  store.reset();
+  if (EnvString("TALLY_BENCH_KEEP_COPY", "0") != "1") std::system(("rm -rf '" + dir + "'").c_str());
+  return 0;
+}
+
+int Postgres(const Dataset& d) {
+  if (auto m = LoadMeta(d); !m.ok()) Die("data set", m.status());
+  const int64_t n = std::min(IngestRecords(d), EnvInt("TALLY_BENCH_PG_RECORDS", 300'000));
+  auto batches = MakeBatches(d, n);
+  std::vector<PgBatch> pg;
+  std::vector<size_t> records_of;
+  for (const auto& b : batches) {
+    pg.push_back(MakePgBatch(b));
+    records_of.push_back(b.size());
+  }
+  batches.clear();
+
+  Stopwatch sw;
+  auto cluster = PgCluster::Start(EnvString("TALLY_BENCH_PG_DIR", "/tmp/tally-bench-pg"));
+  if (!cluster.ok()) Die("start PostgreSQL", cluster.status());
+  Note("PostgreSQL started in " + std::to_string(sw.Seconds()) + " s");
+  {
+    auto conn = PgConnection::Connect((*cluster)->ConnectionString());
+    if (!conn.ok()) Die("connect", conn.status());
+    sw.Restart();
+    Status s = (*conn)->CreateAndLoad(d.tsv_path());
+    if (!s.ok()) Die("load", s);
+    auto rows = (*conn)->CountRows();
+    Note("PostgreSQL: COPY of " + std::to_string(rows.ok() ? *rows : 0) +
+         " rows + primary key + 2 indexes + VACUUM ANALYZE in " + std::to_string(sw.Seconds()) +
+         " s");
+  }
+  std::vector<std::unique_ptr<PgConnection>> conns;
+  for (int t = 0; t < kThreads; ++t) {
+    auto c = PgConnection::Connect((*cluster)->ConnectionString());
+    if (!c.ok()) Die("connect", c.status());
+    conns.push_back(std::move(*c));
+  }
+  auto send = [&](int t, size_t b) {
+    auto rows = conns[t]->Insert(pg[b]);
+    IngestAck ack;
+    if (!rows.ok()) {
+      ack.status = rows.status();
+    } else {
+      ack.accepted = *rows;
+      ack.duplicates = pg[b].records - *rows;
+    }
+    return ack;
+  };
+  LoadResult first = RunLoad(pg.size(), send, records_of);
+  ReportLoad("ingest.pg.durable", first, Goal::kNone, 0);
+  Report("ingest.pg.durable_p50_ms", Percentile(first.latencies_ms, 50), "ms");
+  Report("ingest.pg.durable_p99_ms", Percentile(first.latencies_ms, 99), "ms");
+  LoadResult again = RunLoad(pg.size(), send, records_of);
+  ReportLoad("ingest.pg.duplicates", again, Goal::kNone, 0);
+
+  std::ifstream figures(FiguresPath(d));
+  double tally_rps = 0, tally_dup_rps = 0;
+  if (figures >> tally_rps >> tally_dup_rps) {
+    Report("ingest.ratio.durable_vs_pg", tally_rps / (static_cast<double>(first.records) / first.seconds),
+           "x", Goal::kAtLeast, 10);
+    Report("ingest.ratio.duplicates_vs_pg",
+           tally_dup_rps / (static_cast<double>(again.records) / again.seconds), "x");
+  } else {
+    Note("no Tally figures at " + FiguresPath(d) + " (run `tally_bench_ingest durable` first)");
+  }
+  conns.clear();
+  return 0;
+}
+
+int Bulk(const Dataset& d) {
+  auto meta = LoadMeta(d);
+  if (!meta.ok()) Die("data set", meta.status());
+  const std::string dir = d.dir + "/store-bulk";
+  std::system(("rm -rf '" + dir + "'").c_str());
+  SystemClock clock;
+  store::SqliteStoreOptions so;
+  so.data_dir = dir;
+  so.create_if_missing = true;
+  so.clock = &clock;
+  auto opened = store::OpenSqliteStore(so);
+  if (!opened.ok()) Die("open store", opened.status());
+  std::unique_ptr<store::UsageStore> store = std::move(*opened);
+  ingest::IngestService service(*store, clock);
+
+  int fd = open(d.ndjson_path().c_str(), O_RDONLY);
+  if (fd < 0) Die("open", NotFound(d.ndjson_path()));
+  ResetPeakRss();
+  ingest::RecordReader reader(fd, ingest::BodyFormat::kNdjson, {.batch_size = 10'000});
+  ingest::ParsedRecords batch;
+  uint64_t accepted = 0;
+  double read_s = 0, ingest_s = 0;
+  Stopwatch sw;
+  while (true) {
+    Stopwatch part;
+    auto more = reader.Next(batch);
+    read_s += part.Seconds();
+    if (!more.ok()) Die("read", more.status());
+    if (!*more) break;
+    part.Restart();
+    ingest::IngestOutcome out = service.IngestParsed(batch, ingest::Sender::kOperator);
+    ingest_s += part.Seconds();
+    if (!out.status.ok()) Die("import", out.status);
+    accepted += out.accepted;
+  }
+  double seconds = sw.Seconds();
+  close(fd);
+  MemInfo mem = ReadMemInfo();
+  Note("bulk import: " + std::to_string(accepted) + " records accepted in " +
+       std::to_string(seconds) + " s (reading + parsing " + std::to_string(read_s) +
+       " s, validate + append " + std::to_string(ingest_s) + " s)");
+  Report("ingest.bulk_rps", static_cast<double>(accepted) / seconds, "records/s", Goal::kAtLeast,
+         300'000);
+  Report("ingest.bulk_peak_rss_mib", static_cast<double>(mem.peak_rss_bytes) / (1 << 20), "MiB");
+  store.reset();
+  std::system(("rm -rf '" + dir + "'").c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace tally::bench
+
+int main(int argc, char** argv) {
+  using namespace tally::bench;
+  std::string mode = argc > 1 ? argv[1] : "";
+  Dataset d = LoadDataset();
+  if (mode == "durable") return Durable(d);
+  if (mode == "pg") return Postgres(d);
+  if (mode == "bulk") return Bulk(d);
+  std::fprintf(stderr, "usage: tally_bench_ingest durable|pg|bulk (see bench/run-all)\n");
+  return 2;
+}
