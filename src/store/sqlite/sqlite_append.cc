@@ -363,20 +363,7 @@ void SqliteStore::ProcessAppends(const std::vector<Job*>& jobs) {
       ins.BindInt64(12, static_cast<int64_t>(a.content_hash));
       TALLY_RETURN_IF_ERROR(ins.Run());
     }
-    for (const domain::Meter& m : new_meters) {
-      Statement& s = insert_meter_;
-      std::string key = domain::MeterKey(m.id);
-      s.BindText(1, key);
-      s.BindText(2, m.id);
-      s.BindText(3, m.name);
-      s.BindText(4, m.unit);
-      s.BindText(5, m.family);
-      s.BindText(6, m.notes);
-      s.BindInt64(7, m.deprecated ? 1 : 0);
-      s.BindInt64(8, m.hourly_level ? 1 : 0);
-      s.BindText(9, domain::MeterSourceName(m.source));
-      TALLY_RETURN_IF_ERROR(s.Run());
-    }
+    for (const domain::Meter& m : new_meters) TALLY_RETURN_IF_ERROR(InsertMeter(m));
     for (const domain::Subscription& sub : new_subscriptions) {
       Statement& s = insert_subscription_;
       s.BindText(1, sub.id);

@@ -471,19 +471,7 @@ Status SqliteStore::SaveMeter(const domain::Meter& meter) {
   m.source = domain::MeterSource::kCustom;
   std::string key = domain::MeterKey(m.id);
   return RunMetaWrite(
-      [this, m, key]() -> Status {
-        Statement& s = insert_meter_;
-        s.BindText(1, key);
-        s.BindText(2, m.id);
-        s.BindText(3, m.name);
-        s.BindText(4, m.unit);
-        s.BindText(5, m.family);
-        s.BindText(6, m.notes);
-        s.BindInt64(7, m.deprecated ? 1 : 0);
-        s.BindInt64(8, m.hourly_level ? 1 : 0);
-        s.BindText(9, domain::MeterSourceName(m.source));
-        return s.Run();
-      },
+      [this, m]() -> Status { return InsertMeter(m); },
       [this, m, key] {
         meters_[key] = m;
         index_.SetMeterSpelling(key, m.id);
@@ -624,6 +612,22 @@ StoreStats SqliteStore::GetStats() {
 Status SqliteStore::WriteHealth() {
   std::optional<Status> f = Failure();
   return f ? *f : Status::Ok();
+}
+
+Status SqliteStore::InsertMeter(const domain::Meter& m) {
+  Statement& s = insert_meter_;
+  // Bound without copying (SQLITE_STATIC), so the key must live until Run() returns.
+  const std::string key = domain::MeterKey(m.id);
+  s.BindText(1, key);
+  s.BindText(2, m.id);
+  s.BindText(3, m.name);
+  s.BindText(4, m.unit);
+  s.BindText(5, m.family);
+  s.BindText(6, m.notes);
+  s.BindInt64(7, m.deprecated ? 1 : 0);
+  s.BindInt64(8, m.hourly_level ? 1 : 0);
+  s.BindText(9, domain::MeterSourceName(m.source));
+  return s.Run();
 }
 
 }  // namespace sqlite

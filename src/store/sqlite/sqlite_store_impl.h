@@ -94,6 +94,8 @@ class SqliteStore final : public UsageStore {
   void ProcessMeta(Job& job);
   // Loads the record stored under `seq` through the writer connection.
   Result<domain::UsageRecord> LoadRecordForWriter(uint64_t seq);
+  // Inserts or replaces one row of `meters` (writer thread only).
+  Status InsertMeter(const domain::Meter& m);
   Status Commit();
   void MarkFailed(const Status& cause);
   std::optional<Status> Failure() const;
