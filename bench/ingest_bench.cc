@@ -25,7 +25,11 @@
 #include <functional>
 #include <thread>
 
+#include "api/api_service.h"
+#include "api/http_server.h"
 #include "bench_util.h"
+#include "domain/api_key.h"
+#include "query/usage_query.h"
 #include "common/clock.h"
 #include "dataset.h"
 #include "ingest/ingest_service.h"
@@ -162,23 +166,60 @@ int Durable(const Dataset& d) {
        std::to_string(sw.Seconds()) + " s");
   ingest::IngestService service(*store, clock);
   std::vector<std::unique_ptr<IngestClient>> clients;
-  for (int t = 0; t < kThreads; ++t) clients.push_back(MakeInProcessIngestClient(service));
+  // TALLY_BENCH_TRANSPORT=http: through the real HTTP server (Beast, keep-alive, bearer
+  // token) on loopback, one connection per client thread; default: IngestService directly.
+  const bool over_http = EnvString("TALLY_BENCH_TRANSPORT", "inprocess") == "http";
+  query::UsageQueryService query(*store, clock);
+  api::ApiService api_service(*store, service, query, clock);
+  std::unique_ptr<api::HttpServer> server;
+  if (over_http) {
+    auto token = domain::MakeToken();
+    if (!token.ok()) Die("token", token.status());
+    domain::ApiKey key;
+    key.key_id = token->key_id;
+    key.role = domain::Role::kReporter;
+    key.secret_hash = token->secret_hash;
+    key.label = "bench";
+    key.created = clock.Now();
+    if (Status s = store->SaveApiKey(key); !s.ok()) Die("save key", s);
+    api::HttpServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    auto started = api::HttpServer::Start(
+        options, [&api_service](const api::HttpRequest& r) { return api_service.Handle(r); });
+    if (!started.ok()) Die("start server", started.status());
+    server = std::move(started).value();
+    const std::string url = "http://127.0.0.1:" + std::to_string(server->port());
+    Note("posting over HTTP to " + url + " (" + std::to_string(kThreads) +
+         " keep-alive connections)");
+    for (int t = 0; t < kThreads; ++t) {
+      auto c = MakeHttpIngestClient(url, token->token);
+      if (!c.ok()) Die("client", c.status());
+      clients.push_back(std::move(c).value());
+    }
+  } else {
+    for (int t = 0; t < kThreads; ++t) clients.push_back(MakeInProcessIngestClient(service));
+  }
   auto send = [&](int t, size_t b) { return clients[t]->Send(bodies[b]); };
+  const std::string name = over_http ? "ingest.http." : "ingest.";
 
   LoadResult first = RunLoad(bodies.size(), send, records_of);
-  ReportLoad("ingest.durable", first, Goal::kAtLeast, 150'000);
-  Report("ingest.durable_p50_ms", Percentile(first.latencies_ms, 50), "ms");
-  Report("ingest.durable_p99_ms", Percentile(first.latencies_ms, 99), "ms", Goal::kAtMost, 20);
+  ReportLoad(name + "durable", first, Goal::kAtLeast, 150'000);
+  Report(name + "durable_p50_ms", Percentile(first.latencies_ms, 50), "ms");
+  Report(name + "durable_p99_ms", Percentile(first.latencies_ms, 99), "ms", Goal::kAtMost, 20);
   if (first.accepted != first.records) Note("WARNING: not every record was accepted");
 
   LoadResult again = RunLoad(bodies.size(), send, records_of);
-  ReportLoad("ingest.duplicates", again, Goal::kAtLeast, 500'000);
-  Report("ingest.duplicates_p99_ms", Percentile(again.latencies_ms, 99), "ms");
+  ReportLoad(name + "duplicates", again, Goal::kAtLeast, 500'000);
+  Report(name + "duplicates_p99_ms", Percentile(again.latencies_ms, 99), "ms");
   if (again.duplicates != again.records) Note("WARNING: not every resent record was a duplicate");
 
   std::ofstream(FiguresPath(d), std::ios::trunc)
       << static_cast<double>(first.records) / first.seconds << " "
       << static_cast<double>(again.records) / again.seconds << "\n";
+  clients.clear();
+  if (server) server->Stop();
+  server.reset();
   store.reset();
   if (EnvString("TALLY_BENCH_KEEP_COPY", "0") != "1") std::system(("rm -rf '" + dir + "'").c_str());
   return 0;

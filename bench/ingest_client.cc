@@ -1,5 +1,9 @@
 #include "ingest_client.h"
 
+#include <cstdlib>
+
+#include "api/http_client.h"
+
 namespace tally::bench {
 namespace {
 
@@ -16,7 +20,49 @@ class InProcessClient final : public IngestClient {
   ingest::IngestService& service_;
 };
 
+class HttpIngestClient final : public IngestClient {
+ public:
+  HttpIngestClient(std::unique_ptr<api::HttpClient> client, std::string token)
+      : client_(std::move(client)),
+        headers_{{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}} {}
+
+  IngestAck Send(std::string_view json_body) override {
+    auto reply = client_->Send(api::Method::kPost, "/v1/usage/records", headers_, json_body);
+    IngestAck ack;
+    if (!reply.ok()) {
+      ack.status = reply.status();
+      return ack;
+    }
+    if (reply->status != 200) {
+      ack.status = Unavailable("HTTP " + std::to_string(reply->status) + ": " +
+                               reply->body.substr(0, 300));
+      return ack;
+    }
+    ack.accepted = NumberAfter(reply->body, "\"accepted\":");
+    ack.duplicates = NumberAfter(reply->body, "\"duplicates\":");
+    return ack;
+  }
+
+ private:
+  // The answer is {"accepted":N,"duplicates":M}: read the two counts without a JSON parser.
+  static size_t NumberAfter(const std::string& body, std::string_view key) {
+    size_t p = body.find(key);
+    return p == std::string::npos ? 0 : std::strtoull(body.c_str() + p + key.size(), nullptr, 10);
+  }
+
+  std::unique_ptr<api::HttpClient> client_;
+  api::HeaderList headers_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<IngestClient>> MakeHttpIngestClient(const std::string& base_url,
+                                                           const std::string& token) {
+  auto client = api::HttpClient::Make(base_url);
+  if (!client.ok()) return client.status();
+  return std::unique_ptr<IngestClient>(
+      std::make_unique<HttpIngestClient>(std::move(client).value(), token));
+}
 
 std::unique_ptr<IngestClient> MakeInProcessIngestClient(ingest::IngestService& service) {
   return std::make_unique<InProcessClient>(service);

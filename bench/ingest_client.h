@@ -33,4 +33,9 @@ class IngestClient {
 // A client for the service in this process.
 std::unique_ptr<IngestClient> MakeInProcessIngestClient(ingest::IngestService& service);
 
+// A client posting to `POST /v1/usage/records` of a running server over one keep-alive HTTP
+// connection, with a reporter bearer token. `base_url` like "http://127.0.0.1:8080".
+Result<std::unique_ptr<IngestClient>> MakeHttpIngestClient(const std::string& base_url,
+                                                           const std::string& token);
+
 }  // namespace tally::bench
