@@ -365,16 +365,7 @@ void SqliteStore::ProcessAppends(const std::vector<Job*>& jobs) {
     }
     for (const domain::Meter& m : new_meters) TALLY_RETURN_IF_ERROR(InsertMeter(m));
     for (const domain::Subscription& sub : new_subscriptions) {
-      Statement& s = insert_subscription_;
-      s.BindText(1, sub.id);
-      s.BindText(2, domain::SubscriptionKindName(sub.kind));
-      s.BindText(3, sub.provider_id);
-      s.BindText(4, sub.owner);
-      s.BindText(5, sub.display_name);
-      s.BindText(6, sub.offer);
-      s.BindText(7, domain::SubscriptionStateName(sub.state));
-      s.BindInt64(8, sub.created.micros);
-      TALLY_RETURN_IF_ERROR(s.Run());
+      TALLY_RETURN_IF_ERROR(InsertSubscription(sub));
     }
     return Commit();
   };

@@ -505,18 +505,7 @@ Status SqliteStore::SaveSubscription(const domain::Subscription& subscription) {
   s.id = AsciiLower(s.id);
   s.provider_id = AsciiLower(s.provider_id);
   return RunMetaWrite(
-      [this, s]() -> Status {
-        Statement& st = insert_subscription_;
-        st.BindText(1, s.id);
-        st.BindText(2, domain::SubscriptionKindName(s.kind));
-        st.BindText(3, s.provider_id);
-        st.BindText(4, s.owner);
-        st.BindText(5, s.display_name);
-        st.BindText(6, s.offer);
-        st.BindText(7, domain::SubscriptionStateName(s.state));
-        st.BindInt64(8, s.created.micros);
-        return st.Run();
-      },
+      [this, s]() -> Status { return InsertSubscription(s); },
       [this, s] { subscriptions_[s.id] = s; });
 }
 
@@ -627,6 +616,19 @@ Status SqliteStore::InsertMeter(const domain::Meter& m) {
   s.BindInt64(7, m.deprecated ? 1 : 0);
   s.BindInt64(8, m.hourly_level ? 1 : 0);
   s.BindText(9, domain::MeterSourceName(m.source));
+  return s.Run();
+}
+
+Status SqliteStore::InsertSubscription(const domain::Subscription& sub) {
+  Statement& s = insert_subscription_;
+  s.BindText(1, sub.id);
+  s.BindText(2, domain::SubscriptionKindName(sub.kind));
+  s.BindText(3, sub.provider_id);
+  s.BindText(4, sub.owner);
+  s.BindText(5, sub.display_name);
+  s.BindText(6, sub.offer);
+  s.BindText(7, domain::SubscriptionStateName(sub.state));
+  s.BindInt64(8, sub.created.micros);
   return s.Run();
 }
 

@@ -96,6 +96,8 @@ class SqliteStore final : public UsageStore {
   Result<domain::UsageRecord> LoadRecordForWriter(uint64_t seq);
   // Inserts or replaces one row of `meters` (writer thread only).
   Status InsertMeter(const domain::Meter& m);
+  // Inserts or replaces one row of `subscriptions` (writer thread only).
+  Status InsertSubscription(const domain::Subscription& sub);
   Status Commit();
   void MarkFailed(const Status& cause);
   std::optional<Status> Failure() const;
