@@ -1,5 +1,6 @@
 #include "api/api_service.h"
 
+#include <chrono>
 #include <string>
 
 #include "api/auth.h"
@@ -9,12 +10,15 @@
 namespace tally::api {
 
 ApiService::ApiService(store::UsageStore& store, ingest::IngestService& ingest,
-                       query::UsageQueryService& query, const Clock& clock)
-    : store_(store), ingest_(ingest), query_(query), clock_(clock) {
+                       query::UsageQueryService& query, const Clock& clock,
+                       ApiServiceOptions options)
+    : store_(store), ingest_(ingest), query_(query), clock_(clock), options_(options) {
   router_.Add(Method::kGet, "/healthz",
               [this](const HttpRequest& r, const PathParams&) { return Healthz(r); });
   router_.Add(Method::kGet, "/readyz",
               [this](const HttpRequest& r, const PathParams&) { return Readyz(r); });
+  router_.Add(Method::kGet, "/metrics",
+              [this](const HttpRequest& r, const PathParams&) { return Metrics(r); });
   router_.Add(Method::kPost, "/v1/usage/records",
               [this](const HttpRequest& r, const PathParams&) { return PostUsageRecords(r); });
   // Azure clients disagree on the case of "UsageAggregates" and "providers" (contract §1).
@@ -22,10 +26,70 @@ ApiService::ApiService(store::UsageStore& store, ingest::IngestService& ingest,
       Method::kGet, "/subscriptions/{subscriptionId}/providers/Microsoft.Commerce/UsageAggregates",
       [this](const HttpRequest& r, const PathParams& p) { return GetUsageAggregates(r, p); },
       Router::Case::kInsensitive);
+  const auto subscriber_usage = [this](const HttpRequest& r, const PathParams& p) {
+    return GetSubscriberUsageAggregates(r, p);
+  };
+  router_.Add(Method::kGet,
+              "/subscriptions/{subscriptionId}/providers/Microsoft.Commerce.Admin/"
+              "subscriberUsageAggregates",
+              subscriber_usage, Router::Case::kInsensitive);
+  // The legacy path of 2017-era scripts (contract §2).
+  router_.Add(Method::kGet,
+              "/subscriptions/{subscriptionId}/providers/Microsoft.Commerce/"
+              "subscriberUsageAggregates",
+              subscriber_usage, Router::Case::kInsensitive);
+  // The same paths without a subscription: SubscriptionIdMissingInRequest, not 404.
+  const auto missing = [this](const HttpRequest& r, const PathParams&) {
+    return SubscriptionIdMissing(r);
+  };
+  for (std::string_view path :
+       {"/subscriptions//providers/Microsoft.Commerce/UsageAggregates",
+        "/providers/Microsoft.Commerce/UsageAggregates",
+        "/subscriptions//providers/Microsoft.Commerce.Admin/subscriberUsageAggregates",
+        "/providers/Microsoft.Commerce.Admin/subscriberUsageAggregates",
+        "/subscriptions//providers/Microsoft.Commerce/subscriberUsageAggregates",
+        "/providers/Microsoft.Commerce/subscriberUsageAggregates"}) {
+    router_.Add(Method::kGet, path, missing, Router::Case::kInsensitive);
+  }
 }
 
 HttpResponse ApiService::Handle(const HttpRequest& request) const {
-  return router_.Dispatch(request);
+  const auto started = std::chrono::steady_clock::now();
+  std::string_view route;
+  HttpResponse response = router_.Dispatch(request, &route);
+  metrics_.RecordRequest(route, MethodName(request.method), response.status, response.error_code,
+                         std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - started));
+  return response;
+}
+
+HttpResponse ApiService::Metrics(const HttpRequest&) const {
+  const store::StoreStats stats = store_.GetStats();
+  const bool writable = store_.WriteHealth().ok();
+  std::string gauges =
+      "# HELP tally_store_records Usage records in the store.\n"
+      "# TYPE tally_store_records gauge\n"
+      "tally_store_records " +
+      std::to_string(stats.records) +
+      "\n"
+      "# HELP tally_store_subscriptions Subscriptions known to the store.\n"
+      "# TYPE tally_store_subscriptions gauge\n"
+      "tally_store_subscriptions " +
+      std::to_string(stats.subscriptions) +
+      "\n"
+      "# HELP tally_store_last_seq Sequence number of the last committed record.\n"
+      "# TYPE tally_store_last_seq gauge\n"
+      "tally_store_last_seq " +
+      std::to_string(stats.last_seq) +
+      "\n"
+      "# HELP tally_store_writable 1 while the store accepts writes.\n"
+      "# TYPE tally_store_writable gauge\n"
+      "tally_store_writable " +
+      (writable ? "1" : "0") + "\n";
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_.Render(gauges);
+  return r;
 }
 
 HttpResponse ApiService::Healthz(const HttpRequest&) const {
@@ -68,6 +132,9 @@ HttpResponse ApiService::PostUsageRecords(const HttpRequest& request) const {
       key->role == domain::Role::kOperator ? ingest::Sender::kOperator : ingest::Sender::kReporter;
   const ingest::IngestOutcome outcome = ingest_.Ingest(request.body, *format, sender);
 
+  if (outcome.status.ok() || outcome.status.code() == StatusCode::kAlreadyExists) {
+    metrics_.RecordIngest(outcome.accepted, outcome.duplicates, outcome.conflicts.size());
+  }
   if (outcome.status.ok()) {
     HttpResponse r;
     JsonWriter w(r.body);

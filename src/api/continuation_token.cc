@@ -61,13 +61,17 @@ class Reader {
   std::string_view rest_;
 };
 
-std::string BindingText(const query::UsageQuery& q) {
-  std::vector<std::string> subs = q.subscription_ids;
-  std::sort(subs.begin(), subs.end());
+std::string BindingText(const query::UsageQuery& q, std::string_view scope) {
   std::string text = "tally-ct-1|";
-  for (size_t i = 0; i < subs.size(); ++i) {
-    if (i > 0) text.push_back(',');
-    text.append(subs[i]);
+  if (!scope.empty()) {
+    text.append("scope:").append(scope);
+  } else {
+    std::vector<std::string> subs = q.subscription_ids;
+    std::sort(subs.begin(), subs.end());
+    for (size_t i = 0; i < subs.size(); ++i) {
+      if (i > 0) text.push_back(',');
+      text.append(subs[i]);
+    }
   }
   text.append("|" + std::to_string(q.reported_start.micros) + "|" +
               std::to_string(q.reported_end.micros) + "|");
@@ -75,8 +79,8 @@ std::string BindingText(const query::UsageQuery& q) {
   return text;
 }
 
-uint64_t Check(const query::UsageQuery& q, std::string_view payload) {
-  std::string text = BindingText(q);
+uint64_t Check(const query::UsageQuery& q, std::string_view scope, std::string_view payload) {
+  std::string text = BindingText(q, scope);
   text.append(payload);
   return Hash64(text);
 }
@@ -135,8 +139,8 @@ Result<std::string> Base64UrlDecode(std::string_view text) {
   return out;
 }
 
-std::string FormatContinuationToken(const ContinuationToken& token,
-                                    const query::UsageQuery& query) {
+std::string FormatContinuationToken(const ContinuationToken& token, const query::UsageQuery& query,
+                                    std::string_view scope) {
   std::string payload;
   PutU64(payload, token.as_of_seq);
   PutU64(payload, static_cast<uint64_t>(token.after.usage_start_hours));
@@ -146,13 +150,14 @@ std::string FormatContinuationToken(const ContinuationToken& token,
 
   std::string bytes;
   bytes.push_back(static_cast<char>(kVersion));
-  PutU64(bytes, Check(query, payload));
+  PutU64(bytes, Check(query, scope, payload));
   bytes.append(payload);
   return Base64UrlEncode(bytes);
 }
 
 Result<ContinuationToken> ParseContinuationToken(std::string_view text,
-                                                 const query::UsageQuery& query) {
+                                                 const query::UsageQuery& query,
+                                                 std::string_view scope) {
   // Tokens are ~140 characters; refuse anything far longer before decoding it.
   if (text.empty() || text.size() > 1024) return Invalid();
   Result<std::string> bytes = Base64UrlDecode(text);
@@ -161,7 +166,9 @@ Result<ContinuationToken> ParseContinuationToken(std::string_view text,
   uint8_t version = 0;
   uint64_t check = 0;
   if (!reader.U8(version) || version != kVersion || !reader.U64(check)) return Invalid();
-  if (check != Check(query, std::string_view(*bytes).substr(kPayloadOffset))) return Invalid();
+  if (check != Check(query, scope, std::string_view(*bytes).substr(kPayloadOffset))) {
+    return Invalid();
+  }
 
   ContinuationToken token;
   uint64_t start = 0;
@@ -171,8 +178,12 @@ Result<ContinuationToken> ParseContinuationToken(std::string_view text,
     return Invalid();
   }
   token.after.usage_start_hours = static_cast<int64_t>(start);
+  // A token bound to explicit subscriptions resumes inside one of them. A scoped token's
+  // subscription set may change between pages (a tenant first seen in usage joins it), and
+  // its key is only a position in the key order.
   const auto& subs = query.subscription_ids;
-  if (std::find(subs.begin(), subs.end(), token.after.subscription_id) == subs.end()) {
+  if (scope.empty() &&
+      std::find(subs.begin(), subs.end(), token.after.subscription_id) == subs.end()) {
     return Invalid();
   }
   return token;

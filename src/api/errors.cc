@@ -73,8 +73,8 @@ HttpResponse ErrorResponse(const Status& status, std::string_view code,
   HttpResponse r;
   r.status = HttpStatusFor(status.code());
   if (r.status == 200) r.status = 500;  // an OK status is not an error: a caller bug
-  r.body = FormatErrorBody(code.empty() ? DefaultErrorCode(status.code()) : code, status.message(),
-                           details_json);
+  r.error_code = std::string(code.empty() ? DefaultErrorCode(status.code()) : code);
+  r.body = FormatErrorBody(r.error_code, status.message(), details_json);
   if (r.status == 401) r.AddHeader("WWW-Authenticate", "Bearer realm=\"tally\"");
   if (r.status == 503) r.AddHeader("Retry-After", std::to_string(kRetryAfterSeconds));
   return r;
@@ -113,6 +113,7 @@ HttpResponse ProtocolErrorResponse(ProtocolError error, std::string_view message
       code = "InternalError";
       break;
   }
+  r.error_code = std::string(code);
   r.body = FormatErrorBody(code, message);
   return r;
 }

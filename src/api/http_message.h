@@ -23,6 +23,8 @@ struct HttpRequest {
   std::string body;
   // host:port of the socket the request arrived on, for when the client sent no usable Host.
   std::string local_authority;
+  std::string remote_address;  // the client's IP address, for the access log
+  bool tls = false;            // arrived over TLS (nextLink then says https)
 
   // The raw path (before '?') and the raw query string (after '?', without it).
   std::string_view Path() const;
@@ -31,17 +33,20 @@ struct HttpRequest {
   const std::string* Header(std::string_view name) const;
 };
 
+inline constexpr std::string_view kJsonContentType = "application/json; charset=utf-8";
+
 struct HttpResponse {
   int status = 200;
-  HeaderList headers;  // beyond Content-Type, which is always application/json; charset=utf-8
-  std::string body;    // JSON text
+  HeaderList headers;  // beyond Content-Type
+  std::string body;    // JSON text unless content_type says otherwise
+  std::string content_type = std::string(kJsonContentType);
+  // The API error code of an error answer ("InvalidProperty", ...), for metrics and the log.
+  std::string error_code;
 
   HttpResponse& AddHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
     return *this;
   }
 };
-
-inline constexpr std::string_view kJsonContentType = "application/json; charset=utf-8";
 
 }  // namespace tally::api

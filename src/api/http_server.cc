@@ -8,16 +8,20 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <iostream>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -60,7 +64,7 @@ std::string Authority(const tcp::endpoint& ep) {
 
 }  // namespace
 
-class HttpSession;
+class SessionBase;
 
 struct HttpServer::Impl {
   HttpServerOptions options;
@@ -69,7 +73,8 @@ struct HttpServer::Impl {
   // whose sessions unregister themselves under `mu`.
   std::mutex mu;
   std::condition_variable cv;
-  std::unordered_map<HttpSession*, std::weak_ptr<HttpSession>> sessions;  // guarded by mu
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;  // guarded by mu
+  std::optional<net::ssl::context> tls;  // set when serving https
   net::io_context ioc;
   std::optional<net::thread_pool> handler_pool;
   tcp::acceptor acceptor{net::make_strand(ioc)};
@@ -86,57 +91,99 @@ struct HttpServer::Impl {
   void Stop();
 };
 
-// One connection: reads a request, hands it to the handler pool, writes the answer, repeats
-// while keep-alive. Every step runs on the connection's strand.
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// What Stop() and the drain timeout need of a connection, whatever its transport.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // Called on Stop(): an idle connection (waiting for the next request) is closed now; a busy
+  // one is closed after its answer is written.
+  virtual void CloseIfIdle() = 0;
+  // Drain timeout expired: drop the connection whatever it is doing.
+  virtual void ForceClose() = 0;
+};
+
+// One connection over `Stream` (beast::tcp_stream, or an ssl_stream over one): handshakes
+// (TLS), reads a request, hands it to the handler pool, writes the answer, repeats while
+// keep-alive. Every step runs on the connection's strand.
+template <class Stream>
+class HttpSession : public SessionBase, public std::enable_shared_from_this<HttpSession<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
  public:
   HttpSession(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {}
+      : stream_(MakeStream(std::move(socket), server)), server_(server) {}
 
   void Start() {
     {
       std::lock_guard lock(server_.mu);
-      server_.sessions.emplace(this, weak_from_this());
+      server_.sessions.emplace(this, this->weak_from_this());
     }
     ErrorCode ec;
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    const tcp::endpoint local = stream_.socket().local_endpoint(ec);
+    Socket().set_option(tcp::no_delay(true), ec);
+    const tcp::endpoint local = Socket().local_endpoint(ec);
     if (!ec) local_authority_ = Authority(local);
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+    const tcp::endpoint remote = Socket().remote_endpoint(ec);
+    if (!ec) remote_address_ = remote.address().to_string();
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->Handshake(); });
   }
 
-  ~HttpSession() {
+  ~HttpSession() override {
     std::lock_guard lock(server_.mu);
     server_.sessions.erase(this);
   }
 
-  // Called on Stop(): an idle connection (waiting for the next request) is closed now; a busy
-  // one is closed after its answer is written.
-  void CloseIfIdle() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->busy_) self->stream_.cancel();
+  void CloseIfIdle() override {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (!self->busy_) beast::get_lowest_layer(self->stream_).cancel();
     });
   }
 
-  // Drain timeout expired: drop the connection whatever it is doing.
-  void ForceClose() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+  void ForceClose() override {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       ErrorCode ec;
-      self->stream_.socket().close(ec);
+      self->Socket().close(ec);
     });
   }
 
  private:
+  static Stream MakeStream(tcp::socket socket, HttpServer::Impl& server) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *server.tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  tcp::socket& Socket() { return beast::get_lowest_layer(stream_).socket(); }
+  void ExpiresAfter(std::chrono::milliseconds t) {
+    beast::get_lowest_layer(stream_).expires_after(t);
+  }
+
+  void Handshake() {
+    if constexpr (kTls) {
+      // The handshake counts against the header timeout: a client that connects and says
+      // nothing is dropped.
+      ExpiresAfter(server_.options.header_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = this->shared_from_this()](ErrorCode ec) {
+                                if (ec) return self->CloseSocket();
+                                self->ReadHeader();
+                              });
+    } else {
+      ReadHeader();
+    }
+  }
+
   void ReadHeader() {
     if (server_.stopping.load()) return Close();
     busy_ = false;
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.options.header_limit));
     parser_->body_limit(server_.options.body_limit);
-    stream_.expires_after(server_.options.header_timeout);
+    ExpiresAfter(server_.options.header_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](ErrorCode ec, size_t) { self->OnHeader(ec); });
+        [self = this->shared_from_this()](ErrorCode ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(ErrorCode ec) {
@@ -146,7 +193,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       // A timeout, a closed or cancelled connection: nobody is waiting for an answer.
       if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
           ec == net::error::operation_aborted || ec == net::error::eof ||
-          ec == net::error::connection_reset || buffer_.size() == 0) {
+          ec == net::error::connection_reset || ec == net::ssl::error::stream_truncated ||
+          buffer_.size() == 0) {
         return Close();
       }
       return Reply(ProtocolErrorResponse(ProtocolError::kMalformedRequest,
@@ -162,20 +210,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     if (beast::iequals(request[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
-      stream_.expires_after(server_.options.body_timeout);
-      http::async_write(stream_, *cont, [self = shared_from_this(), cont](ErrorCode e, size_t) {
-        if (e) return self->Close();
-        self->ReadBody();
-      });
+      ExpiresAfter(server_.options.body_timeout);
+      http::async_write(stream_, *cont,
+                        [self = this->shared_from_this(), cont](ErrorCode e, size_t) {
+                          if (e) return self->Close();
+                          self->ReadBody();
+                        });
       return;
     }
     ReadBody();
   }
 
   void ReadBody() {
-    stream_.expires_after(server_.options.body_timeout);
+    ExpiresAfter(server_.options.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](ErrorCode ec, size_t) { self->OnBody(ec); });
+                     [self = this->shared_from_this()](ErrorCode ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(ErrorCode ec) {
@@ -192,13 +241,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     request.body = std::move(message.body());
     request.local_authority = local_authority_;
+    request.remote_address = remote_address_;
+    request.tls = kTls;
     const bool keep_alive = message.keep_alive();
     const bool head = request.method == Method::kHead;
 
     // Handlers may block on a durable commit, so they run off the I/O threads. The work guard
     // keeps the I/O threads alive until the answer is written, even while stopping.
     auto work = net::make_work_guard(stream_.get_executor());
-    net::post(*server_.handler_pool, [self = shared_from_this(), work = std::move(work),
+    net::post(*server_.handler_pool, [self = this->shared_from_this(), work = std::move(work),
                                       request = std::move(request), keep_alive, head]() mutable {
       HttpResponse response = self->Run(request);
       net::post(self->stream_.get_executor(),
@@ -208,14 +259,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   HttpResponse Run(const HttpRequest& request) {
+    const auto started = std::chrono::steady_clock::now();
+    HttpResponse response = Answer(request);
+    if (server_.options.on_answered) {
+      server_.options.on_answered(request, response,
+                                  std::chrono::duration_cast<std::chrono::microseconds>(
+                                      std::chrono::steady_clock::now() - started));
+    }
+    return response;
+  }
+
+  HttpResponse Answer(const HttpRequest& request) {
     // The handler root's one catch-all: no exception may end the server.
     try {
-      HttpResponse response = server_.handler(request);
-      if (response.status >= 500) {
-        std::cerr << "tally: " << MethodName(request.method) << ' ' << request.Path() << " -> "
-                  << response.status << '\n';
-      }
-      return response;
+      return server_.handler(request);
     } catch (const std::exception& e) {
       std::cerr << "tally: internal error in " << MethodName(request.method) << ' '
                 << request.Path() << ": " << e.what() << '\n';
@@ -237,40 +294,88 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     auto message = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), 11);
     message->set(http::field::server, "tally");
-    message->set(http::field::content_type, kJsonContentType);
+    message->set(http::field::content_type, response.content_type);
     for (auto& [name, value] : response.headers) message->insert(name, value);
     message->body() = std::move(response.body);
     message->prepare_payload();
     if (head) message->body().clear();  // Content-Length stays that of the GET answer
     const bool again = keep_alive && !server_.stopping.load();
     message->keep_alive(again);
-    stream_.expires_after(server_.options.body_timeout);
+    ExpiresAfter(server_.options.body_timeout);
     http::async_write(stream_, *message,
-                      [self = shared_from_this(), message, again](ErrorCode ec, size_t) {
+                      [self = this->shared_from_this(), message, again](ErrorCode ec, size_t) {
                         if (ec || !again) return self->Close();
                         self->ReadHeader();
                       });
   }
 
+  // Ends the connection: a TLS close_notify first (bounded by a short timeout), then the socket.
   void Close() {
-    ErrorCode ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    if constexpr (kTls) {
+      if (!closing_) {
+        closing_ = true;
+        ExpiresAfter(std::chrono::seconds(2));
+        stream_.async_shutdown(
+            [self = this->shared_from_this()](ErrorCode) { self->CloseSocket(); });
+        return;
+      }
+    }
+    CloseSocket();
   }
 
-  beast::tcp_stream stream_;
+  void CloseSocket() {
+    ErrorCode ec;
+    Socket().shutdown(tcp::socket::shutdown_send, ec);
+    Socket().close(ec);
+  }
+
+  Stream stream_;
   HttpServer::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string local_authority_;
-  bool busy_ = false;  // a request was received and is not yet answered
+  std::string remote_address_;
+  bool busy_ = false;     // a request was received and is not yet answered
+  bool closing_ = false;  // the TLS shutdown has started
 };
+
+// The server's TLS context: TLS 1.2 and newer, the given certificate chain and key.
+Result<net::ssl::context> MakeServerTlsContext(const std::string& cert_file,
+                                               const std::string& key_file) {
+  net::ssl::context ctx(net::ssl::context::tls_server);
+  ctx.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                  net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                  net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  ErrorCode ec;
+  ctx.use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    return InvalidArgument("cannot load the TLS certificate chain from '" + cert_file +
+                           "': " + ec.message());
+  }
+  ctx.use_private_key_file(key_file, net::ssl::context::pem, ec);
+  if (ec) {
+    return InvalidArgument("cannot load the TLS private key from '" + key_file +
+                           "': " + ec.message());
+  }
+  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+    return InvalidArgument("the TLS private key '" + key_file +
+                           "' does not match the certificate '" + cert_file + "'");
+  }
+  return ctx;
+}
 
 void HttpServer::Impl::Accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](ErrorCode ec, tcp::socket socket) {
     if (stopping.load() || !acceptor.is_open()) return;
     if (!ec) {
-      std::make_shared<HttpSession>(std::move(socket), *this)->Start();
+      if (tls) {
+        std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket),
+                                                                             *this)
+            ->Start();
+      } else {
+        std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), *this)->Start();
+      }
     } else if (ec != net::error::operation_aborted) {
       // E.g. out of file descriptors: keep serving the connections we have.
       std::cerr << "tally: accept failed: " << ec.message() << '\n';
@@ -291,7 +396,7 @@ void HttpServer::Impl::Stop() {
       signals->cancel(ec);
     });
   }
-  std::vector<std::shared_ptr<HttpSession>> live;
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard lock(mu);
     stop_requested = true;
@@ -310,6 +415,15 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   auto impl = std::make_shared<Impl>();
   impl->options = options;
   impl->handler = std::move(handler);
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return InvalidArgument("TLS needs both a certificate and a private key");
+  }
+  if (!options.tls_cert_file.empty()) {
+    Result<net::ssl::context> tls =
+        MakeServerTlsContext(options.tls_cert_file, options.tls_key_file);
+    if (!tls.ok()) return tls.status();
+    impl->tls.emplace(std::move(*tls));
+  }
 
   ErrorCode ec;
   const net::ip::address address = net::ip::make_address(options.address, ec);
@@ -356,6 +470,8 @@ HttpServer::~HttpServer() {
 
 uint16_t HttpServer::port() const { return impl_->port; }
 
+bool HttpServer::tls() const { return impl_->tls.has_value(); }
+
 void HttpServer::StopOnSignals() {
   Impl* impl = impl_.get();
   impl->signals.emplace(impl->ioc, SIGINT, SIGTERM);
@@ -374,7 +490,7 @@ void HttpServer::Wait() {
     impl.cv.wait(lock, [&] { return impl.stop_requested; });
     if (!impl.cv.wait_for(lock, impl.options.drain_timeout,
                           [&] { return impl.running_io_threads == 0; })) {
-      std::vector<std::shared_ptr<HttpSession>> live;
+      std::vector<std::shared_ptr<SessionBase>> live;
       for (auto& [ptr, weak] : impl.sessions) {
         if (auto s = weak.lock()) live.push_back(std::move(s));
       }

@@ -1,7 +1,7 @@
 // HttpServer: Tally's HTTP/1.1 server (Boost.Beast over Asio), kept behind this Beast-free
 // header so that only http_server.cc pays Beast's compile time.
 //
-// One request path: listener -> parser -> handler -> reply. Connections are keep-alive; a
+// One request path: listener -> (TLS handshake) -> parser -> handler -> reply. Connections are keep-alive; a
 // small pool of I/O threads (hardware threads) parses and writes, and handlers run on a
 // separate pool because they may block for a durable commit. Limits: request headers must
 // arrive within header_timeout (then the connection is closed), bodies above body_limit get
@@ -34,6 +34,13 @@ struct HttpServerOptions {
   std::chrono::milliseconds header_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds body_timeout{std::chrono::seconds(120)};  // body read, reply write
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(30)};  // Stop() -> forced close
+  // TLS: PEM files of the certificate chain and its private key. Both empty = plain http.
+  // TLS 1.2 and 1.3 only.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Called once per answered request (on a handler thread): the access log. May be empty.
+  std::function<void(const HttpRequest&, const HttpResponse&, std::chrono::microseconds)>
+      on_answered;
 };
 
 using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
@@ -41,7 +48,8 @@ using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
 class HttpServer {
  public:
   // Binds, listens and starts serving. Unavailable when the address cannot be bound (in use,
-  // not local, ...), InvalidArgument when it is not an IP address.
+  // not local, ...), InvalidArgument when it is not an IP address or the TLS certificate or
+  // key cannot be loaded (the message says which file and why).
   static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
                                                    RequestHandler handler);
   ~HttpServer();  // Stop() and Wait()
@@ -50,6 +58,7 @@ class HttpServer {
 
   // The port actually bound.
   uint16_t port() const;
+  bool tls() const;
   // Makes SIGINT and SIGTERM call Stop(). Call once, before the signals can arrive.
   void StopOnSignals();
   // Graceful stop; idempotent.

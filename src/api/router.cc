@@ -32,7 +32,7 @@ std::string_view PathParams::Get(std::string_view name) const {
 }
 
 void Router::Add(Method method, std::string_view pattern, RouteHandler handler, Case literal_case) {
-  Route route{method, {}, literal_case, std::move(handler)};
+  Route route{method, std::string(pattern), {}, literal_case, std::move(handler)};
   for (std::string_view s : PathSegments(pattern)) route.segments.emplace_back(s);
   routes_.push_back(std::move(route));
 }
@@ -65,6 +65,7 @@ Router::Match Router::Find(Method method, std::string_view path) const {
     if (route.method == lookup) {
       if (MatchSegments(route, segments, &match.params)) {
         match.handler = &route.handler;
+        match.pattern = route.pattern;
         match.allowed.clear();
         return match;
       }
@@ -77,8 +78,9 @@ Router::Match Router::Find(Method method, std::string_view path) const {
   return match;
 }
 
-HttpResponse Router::Dispatch(const HttpRequest& request) const {
+HttpResponse Router::Dispatch(const HttpRequest& request, std::string_view* pattern) const {
   Match match = Find(request.method, request.Path());
+  if (pattern != nullptr) *pattern = match.pattern;
   if (match.handler != nullptr) return (*match.handler)(request, match.params);
   if (match.allowed.empty()) {
     return ProtocolErrorResponse(ProtocolError::kNotFound,

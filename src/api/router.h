@@ -41,18 +41,21 @@ class Router {
 
   struct Match {
     const RouteHandler* handler = nullptr;  // null: no route for this method
+    std::string_view pattern;               // the matched route's pattern, e.g. for metrics
     PathParams params;
     std::vector<Method> allowed;  // when handler is null: the methods the path has (for 405)
   };
   // Finds the route for `method` and the raw `path`. A HEAD request matches a GET route.
   Match Find(Method method, std::string_view path) const;
 
-  // Runs the matching handler, or answers 404 / 405.
-  HttpResponse Dispatch(const HttpRequest& request) const;
+  // Runs the matching handler, or answers 404 / 405. `pattern`, when given, receives the
+  // matched route's pattern ("" when none matched).
+  HttpResponse Dispatch(const HttpRequest& request, std::string_view* pattern = nullptr) const;
 
  private:
   struct Route {
     Method method;
+    std::string pattern;
     std::vector<std::string> segments;  // "{name}" marks a parameter
     Case literal_case;
     RouteHandler handler;

@@ -32,9 +32,14 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
   AddDataDir(serve, serve_args.data_dir);
   serve
       ->add_option("--listen", serve_args.listen,
-                   "HOST:PORT to listen on; plain http only on loopback addresses (TLS comes "
-                   "with --tls-cert/--tls-key, not implemented yet)")
+                   "HOST:PORT to listen on; without --tls-cert/--tls-key plain http, and then "
+                   "only on loopback addresses")
       ->required();
+  serve->add_option("--tls-cert", serve_args.tls_cert,
+                    "PEM file of the server certificate (chain): serve https (TLS 1.2+)");
+  serve->add_option("--tls-key", serve_args.tls_key, "PEM file of the certificate's private key");
+  serve->add_flag("!--no-access-log", serve_args.access_log,
+                  "do not print the access log (one JSON line per request) on stderr");
 
   ImportArgs import_args;
   CLI::App* import = app.add_subcommand(

@@ -35,6 +35,9 @@ Result<std::unique_ptr<store::UsageStore>> OpenStore(const std::string& data_dir
 struct ServeArgs {
   std::string data_dir;
   std::string listen;
+  std::string tls_cert;  // PEM certificate chain; with tls_key, serve https
+  std::string tls_key;   // PEM private key
+  bool access_log = true;  // one JSON line per request on stderr
 };
 int RunServe(const ServeArgs& args, CliEnv& env);
 

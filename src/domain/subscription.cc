@@ -32,4 +32,12 @@ Result<SubscriptionState> ParseSubscriptionState(std::string_view s) {
                          "' (expected active, unregistered, disabled or deleted)");
 }
 
+bool IsDirectTenantOf(const Subscription& s, std::string_view provider_id,
+                      std::string_view default_provider_id) {
+  if (s.id == provider_id) return false;
+  const std::string_view parent =
+      s.provider_id.empty() ? default_provider_id : std::string_view(s.provider_id);
+  return parent == provider_id;
+}
+
 }  // namespace tally::domain

@@ -39,4 +39,11 @@ struct Subscription {
   bool operator==(const Subscription&) const = default;
 };
 
+// Whether `s` is a direct tenant of the provider subscription `provider_id` (contract §2: a
+// provider sees only its direct tenants, including delegated providers placed under it and
+// deleted subscriptions). A subscription with no provider belongs to the data directory's
+// Default Provider Subscription, `default_provider_id`. No subscription is its own tenant.
+bool IsDirectTenantOf(const Subscription& s, std::string_view provider_id,
+                      std::string_view default_provider_id);
+
 }  // namespace tally::domain
