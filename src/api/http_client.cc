@@ -3,8 +3,10 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <optional>
 
 namespace tally::api {
@@ -14,6 +16,7 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+using ErrorCode = boost::system::error_code;
 
 http::verb ToVerb(Method m) {
   switch (m) {
@@ -40,40 +43,66 @@ http::verb ToVerb(Method m) {
 }  // namespace
 
 struct HttpClient::Impl {
+  std::string scheme;  // "http" or "https"
   std::string host;
   std::string port;
   std::chrono::seconds timeout{120};
   net::io_context ioc;
+  std::optional<net::ssl::context> tls;  // set for https
   std::optional<beast::tcp_stream> stream;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
   beast::flat_buffer buffer;
 
-  Status Connect() {
+  bool connected() const { return stream.has_value() || tls_stream.has_value(); }
+  void Disconnect() {
     stream.reset();
+    tls_stream.reset();
+  }
+
+  Status Connect() {
+    Disconnect();
     buffer.clear();
     tcp::resolver resolver(ioc);
     beast::error_code ec;
     auto endpoints = resolver.resolve(host, port, ec);
     if (ec) return Unavailable("cannot resolve " + host + ": " + ec.message());
-    stream.emplace(ioc);
-    stream->expires_after(timeout);
-    stream->connect(endpoints, ec);
+    beast::tcp_stream tcp(ioc);
+    tcp.expires_after(timeout);
+    tcp.connect(endpoints, ec);
+    if (ec) return Unavailable("cannot connect to " + host + ":" + port + ": " + ec.message());
+    if (!tls) {
+      stream.emplace(std::move(tcp));
+      return Status::Ok();
+    }
+    tls_stream.emplace(std::move(tcp), *tls);
+    SSL* ssl = tls_stream->native_handle();
+    // Check the certificate against the name or address we dialled, and send SNI for names.
+    ErrorCode ip_ec;
+    net::ip::make_address(host, ip_ec);
+    if (ip_ec) {
+      SSL_set_tlsext_host_name(ssl, host.c_str());
+      SSL_set1_host(ssl, host.c_str());
+    } else {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+    }
+    beast::get_lowest_layer(*tls_stream).expires_after(timeout);
+    tls_stream->handshake(net::ssl::stream_base::client, ec);
     if (ec) {
-      stream.reset();
-      return Unavailable("cannot connect to " + host + ":" + port + ": " + ec.message());
+      tls_stream.reset();
+      return Unavailable("TLS handshake with " + host + ":" + port + " failed: " + ec.message());
     }
     return Status::Ok();
   }
 
-  // One exchange; `fresh` is false when the connection was reused (and may have been closed
-  // by the server meanwhile).
-  Result<ClientResponse> Exchange(const http::request<http::string_body>& request) {
+  template <class Stream>
+  Result<ClientResponse> ExchangeOn(Stream& s, const http::request<http::string_body>& request) {
     beast::error_code ec;
-    stream->expires_after(timeout);
-    http::write(*stream, request, ec);
+    beast::get_lowest_layer(s).expires_after(timeout);
+    http::write(s, request, ec);
     if (ec) return Unavailable("sending the request failed: " + ec.message());
     http::response_parser<http::string_body> parser;
     parser.body_limit(size_t{1} << 30);
-    http::read(*stream, buffer, parser, ec);
+    http::read(s, buffer, parser, ec);
     if (ec) return Unavailable("reading the response failed: " + ec.message());
     auto& message = parser.get();
     ClientResponse response;
@@ -82,8 +111,14 @@ struct HttpClient::Impl {
       response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     response.body = std::move(message.body());
-    if (!message.keep_alive()) stream.reset();
+    if (!message.keep_alive()) Disconnect();
     return response;
+  }
+
+  // One exchange on the current connection.
+  Result<ClientResponse> Exchange(const http::request<http::string_body>& request) {
+    if (tls_stream) return ExchangeOn(*tls_stream, request);
+    return ExchangeOn(*stream, request);
   }
 };
 
@@ -91,31 +126,61 @@ HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpClient::~HttpClient() = default;
 
 Result<std::unique_ptr<HttpClient>> HttpClient::Make(std::string_view base_url,
-                                                     std::chrono::seconds timeout) {
-  constexpr std::string_view kScheme = "http://";
-  if (base_url.substr(0, kScheme.size()) != kScheme) {
-    return InvalidArgument("server URL '" + std::string(base_url) +
-                           "' must start with http:// (https is not implemented yet)");
-  }
-  std::string_view rest = base_url.substr(kScheme.size());
-  rest = rest.substr(0, rest.find('/'));
+                                                     const HttpClientOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->timeout = timeout;
+  std::string_view rest;
+  if (base_url.substr(0, 7) == "http://") {
+    impl->scheme = "http";
+    rest = base_url.substr(7);
+  } else if (base_url.substr(0, 8) == "https://") {
+    impl->scheme = "https";
+    rest = base_url.substr(8);
+  } else {
+    return InvalidArgument("server URL '" + std::string(base_url) +
+                           "' must start with http:// or https://");
+  }
+  const std::string default_port = impl->scheme == "https" ? "443" : "80";
+  rest = rest.substr(0, rest.find('/'));
+  impl->timeout = options.timeout;
   if (!rest.empty() && rest.front() == '[') {  // [v6]:port
     const size_t close = rest.find(']');
     if (close == std::string_view::npos) return InvalidArgument("bad server URL");
     impl->host = std::string(rest.substr(1, close - 1));
     rest.remove_prefix(close + 1);
-    impl->port = rest.size() > 1 && rest[0] == ':' ? std::string(rest.substr(1)) : "80";
+    impl->port = rest.size() > 1 && rest[0] == ':' ? std::string(rest.substr(1)) : default_port;
   } else {
     const size_t colon = rest.rfind(':');
     impl->host = std::string(rest.substr(0, colon));
-    impl->port = colon == std::string_view::npos ? "80" : std::string(rest.substr(colon + 1));
+    impl->port =
+        colon == std::string_view::npos ? default_port : std::string(rest.substr(colon + 1));
   }
   if (impl->host.empty() || impl->port.empty()) {
     return InvalidArgument("server URL '" + std::string(base_url) + "' names no host");
   }
+  if (impl->scheme == "https") {
+    net::ssl::context ctx(net::ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    ctx.set_verify_mode(net::ssl::verify_peer);
+    ErrorCode ec;
+    if (options.ca_file.empty()) {
+      ctx.set_default_verify_paths(ec);
+    } else {
+      ctx.load_verify_file(options.ca_file, ec);
+    }
+    if (ec) {
+      return InvalidArgument("cannot load the trusted certificates" +
+                             (options.ca_file.empty() ? std::string()
+                                                      : " from '" + options.ca_file + "'") +
+                             ": " + ec.message());
+    }
+    impl->tls.emplace(std::move(ctx));
+  }
   return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
+}
+
+std::string HttpClient::Origin() const {
+  const bool v6 = impl_->host.find(':') != std::string::npos;
+  return impl_->scheme + "://" + (v6 ? "[" + impl_->host + "]" : impl_->host) + ":" + impl_->port;
 }
 
 Result<ClientResponse> HttpClient::Send(Method method, std::string_view target,
@@ -128,16 +193,16 @@ Result<ClientResponse> HttpClient::Send(Method method, std::string_view target,
   request.keep_alive(true);
   request.prepare_payload();
 
-  const bool reused = impl_->stream.has_value();
+  const bool reused = impl_->connected();
   if (!reused) TALLY_RETURN_IF_ERROR(impl_->Connect());
   Result<ClientResponse> response = impl_->Exchange(request);
   if (!response.ok() && reused) {
     // The server may have closed the idle connection; a retry on a fresh one is safe for
-    // Tally's idempotent batches.
+    // Tally's idempotent batches and reads.
     TALLY_RETURN_IF_ERROR(impl_->Connect());
     response = impl_->Exchange(request);
   }
-  if (!response.ok()) impl_->stream.reset();
+  if (!response.ok()) impl_->Disconnect();
   return response;
 }
 

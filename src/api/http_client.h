@@ -1,6 +1,8 @@
-// HttpClient: a minimal blocking HTTP/1.1 client over one keep-alive connection, for
-// `tally simulate --server` (posting batches to a running Tally). Plain http only. Beast stays
-// inside http_client.cc. Not thread-safe: one client per thread.
+// HttpClient: a minimal blocking HTTP/1.1 client over one keep-alive connection, http or
+// https (TLS 1.2+, the server's certificate verified against the system's trust store or a
+// given CA file, and its name or IP address checked), for `tally simulate --server` and
+// `tally usage --server`. Beast stays inside http_client.cc. Not thread-safe: one client per
+// thread.
 #pragma once
 
 #include <chrono>
@@ -19,12 +21,20 @@ struct ClientResponse {
   std::string body;
 };
 
+struct HttpClientOptions {
+  std::chrono::seconds timeout{120};
+  // PEM file of the certificate authority to trust for https ("" = the system's).
+  std::string ca_file;
+};
+
 class HttpClient {
  public:
-  // `base_url` is "http://host:port" (a trailing path is ignored). InvalidArgument for
-  // anything else (https is refused: not implemented yet).
-  static Result<std::unique_ptr<HttpClient>> Make(
-      std::string_view base_url, std::chrono::seconds timeout = std::chrono::seconds(120));
+  // `base_url` is "http://host[:port]" or "https://host[:port]" (a trailing path is
+  // ignored). InvalidArgument for anything else, or when the CA file cannot be loaded.
+  static Result<std::unique_ptr<HttpClient>> Make(std::string_view base_url,
+                                                  const HttpClientOptions& options = {});
+  // "scheme://host:port" of this client, e.g. to tell whether a URL points at the same server.
+  std::string Origin() const;
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;

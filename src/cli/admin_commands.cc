@@ -88,17 +88,47 @@ int RunSubscriptionsAdd(const SubscriptionsAddArgs& args, CliEnv& env) {
   if (args.provider && !IsGuid(*args.provider)) {
     return Fail(env, kExitUsage, "--provider '" + *args.provider + "' is not a GUID");
   }
+  std::optional<domain::SubscriptionKind> kind;
+  if (args.kind) {
+    Result<domain::SubscriptionKind> k = domain::ParseSubscriptionKind(*args.kind);
+    if (!k.ok()) return Fail(env, kExitUsage, "--kind must be tenant or provider");
+    kind = *k;
+  }
+  std::optional<domain::SubscriptionState> state;
+  if (args.state) {
+    Result<domain::SubscriptionState> st = domain::ParseSubscriptionState(*args.state);
+    if (!st.ok() || *st == domain::SubscriptionState::kUnregistered) {
+      return Fail(env, kExitUsage, "--state must be active, disabled or deleted");
+    }
+    state = *st;
+  }
   Result<std::unique_ptr<store::UsageStore>> store = OpenStore(args.data_dir, true, env.clock);
   if (!store.ok()) return Fail(env, kExitFailure, store.status().message());
   const std::string id = AsciiLower(args.id);
+  Result<domain::Subscription> default_provider = (*store)->DefaultProvider();
+  if (!default_provider.ok()) return FailStatus(env, default_provider.status());
 
   if (args.provider) {
-    Result<std::optional<domain::Subscription>> provider =
-        (*store)->FindSubscription(AsciiLower(*args.provider));
+    const std::string provider_id = AsciiLower(*args.provider);
+    if (provider_id == id) return Fail(env, kExitUsage, "a subscription cannot be its own provider");
+    Result<std::optional<domain::Subscription>> provider = (*store)->FindSubscription(provider_id);
     if (!provider.ok()) return Fail(env, kExitFailure, provider.status().message());
     if (!*provider || (*provider)->kind != domain::SubscriptionKind::kProvider) {
       return Fail(env, kExitFailure,
                   "--provider " + *args.provider + " is not a provider subscription");
+    }
+    // A delegated provider must not end up (indirectly) under itself.
+    std::string up = provider_id;
+    for (int depth = 0; !up.empty() && up != default_provider->id && depth < 64; ++depth) {
+      Result<std::optional<domain::Subscription>> p = (*store)->FindSubscription(up);
+      if (!p.ok()) return Fail(env, kExitFailure, p.status().message());
+      if (!*p) break;
+      up = (*p)->provider_id;
+      if (up == id) {
+        return Fail(env, kExitUsage,
+                    "--provider " + *args.provider + " is itself under " + id +
+                        "; providers cannot form a cycle");
+      }
     }
   }
   Result<std::optional<domain::Subscription>> existing = (*store)->FindSubscription(id);
@@ -107,10 +137,23 @@ int RunSubscriptionsAdd(const SubscriptionsAddArgs& args, CliEnv& env) {
   domain::Subscription s;
   if (*existing) {
     s = **existing;
+    if (kind && *kind != s.kind) {
+      return Fail(env, kExitUsage,
+                  "subscription " + id + " is a " + std::string(domain::SubscriptionKindName(s.kind)) +
+                      "; the kind of an existing subscription cannot change");
+    }
+    if (s.id == default_provider->id && (args.provider || state)) {
+      return Fail(env, kExitUsage,
+                  "the Default Provider Subscription has no provider and cannot be disabled or "
+                  "deleted");
+    }
   } else {
     s.id = id;
-    s.kind = domain::SubscriptionKind::kTenant;
+    s.kind = kind.value_or(domain::SubscriptionKind::kTenant);
     s.created = env.clock.Now();
+    // A delegated provider names its parent explicitly, so that the Default Provider
+    // Subscription stays the only provider without one.
+    if (s.kind == domain::SubscriptionKind::kProvider) s.provider_id = default_provider->id;
   }
   // Registering is what turns a subscription first seen in usage into an active one.
   if (s.state == domain::SubscriptionState::kUnregistered) {
@@ -120,6 +163,7 @@ int RunSubscriptionsAdd(const SubscriptionsAddArgs& args, CliEnv& env) {
   if (args.display_name) s.display_name = *args.display_name;
   if (args.offer) s.offer = *args.offer;
   if (args.provider) s.provider_id = AsciiLower(*args.provider);
+  if (state) s.state = *state;
   const Status saved = (*store)->SaveSubscription(s);
   if (!saved.ok()) return FailStatus(env, saved);
   env.out << (*existing ? "updated" : "registered") << " subscription " << s.id << std::endl;
@@ -180,6 +224,17 @@ int RunKeysCreate(const KeysCreateArgs& args, CliEnv& env) {
   }
   Result<std::unique_ptr<store::UsageStore>> store = OpenStore(args.data_dir, true, env.clock);
   if (!store.ok()) return Fail(env, kExitFailure, store.status().message());
+  if (*role == domain::Role::kOperator && !subscriptions.empty()) {
+    // An operator key for a delegated provider: it must be one.
+    Result<std::optional<domain::Subscription>> p = (*store)->FindSubscription(subscriptions[0]);
+    if (!p.ok()) return FailStatus(env, p.status());
+    if (!*p || (*p)->kind != domain::SubscriptionKind::kProvider) {
+      return Fail(env, kExitUsage,
+                  "--subscription " + subscriptions[0] +
+                      " is not a provider subscription (add it with `tally subscriptions add "
+                      "--kind provider`)");
+    }
+  }
 
   Result<domain::NewToken> token = domain::MakeToken();
   if (!token.ok()) return Fail(env, kExitFailure, token.status().message());

@@ -60,7 +60,17 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
   CLI::App* usage = app.add_subcommand(
       "usage", "print the usage aggregates of a reported-time window [from, to)");
   AddDataDir(usage, usage_args.data_dir);
-  usage->add_option("--subscription", usage_args.subscription, "subscription ID")->required();
+  usage->add_option("--subscription", usage_args.subscription,
+                    "subscription ID (with --provider: the subscriberId, optional)");
+  usage->add_option("--server", usage_args.server,
+                    "read a running Tally (https://HOST:PORT) through the Azure usage API, "
+                    "following nextLink, instead of --data-dir");
+  usage->add_option("--token", usage_args.token, "bearer token for --server");
+  usage->add_option("--ca-cert", usage_args.ca_cert,
+                    "PEM certificate authority to trust for --server (default: the system's)");
+  usage->add_option("--provider", usage_args.provider,
+                    "with --server and an operator token: read the operator API "
+                    "(subscriberUsageAggregates) of this provider subscription");
   usage->add_option("--from", usage_args.from, "reported start (inclusive), UTC")->required();
   usage->add_option("--to", usage_args.to, "reported end (exclusive), UTC")->required();
   usage->add_option("--granularity", usage_args.granularity, "Hourly or Daily")
@@ -89,9 +99,12 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
   CLI::App* subs = app.add_subcommand("subscriptions", "register and list subscriptions");
   subs->require_subcommand(1);
   SubscriptionsAddArgs subs_add_args;
-  std::string owner, display_name, offer, provider;
+  std::string owner, display_name, offer, provider, kind, state;
   CLI::App* subs_add = subs->add_subcommand(
-      "add", "register a tenant subscription or update it (an unregistered one becomes active)");
+      "add",
+      "register a subscription or update it (an unregistered one becomes active). A tenant "
+      "is a direct tenant of --provider, else of the Default Provider Subscription; a "
+      "delegated provider (--kind provider) is placed under --provider the same way.");
   AddDataDir(subs_add, subs_add_args.data_dir);
   subs_add->add_option("--id", subs_add_args.id, "subscription ID (GUID)")->required();
   CLI::Option* owner_opt = subs_add->add_option("--owner", owner, "owner");
@@ -99,6 +112,10 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
   CLI::Option* offer_opt = subs_add->add_option("--offer", offer, "offer (OfferDurableId)");
   CLI::Option* provider_opt =
       subs_add->add_option("--provider", provider, "provider subscription ID");
+  CLI::Option* kind_opt = subs_add->add_option(
+      "--kind", kind, "tenant (default) or provider (a delegated provider); new subscriptions only");
+  CLI::Option* state_opt =
+      subs_add->add_option("--state", state, "active, disabled or deleted (usage is kept)");
   ListArgs subs_list_args;
   CLI::App* subs_list = subs->add_subcommand("list", "list subscriptions");
   AddDataDir(subs_list, subs_list_args.data_dir);
@@ -170,6 +187,8 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
     if (name_opt->count() > 0) subs_add_args.display_name = display_name;
     if (offer_opt->count() > 0) subs_add_args.offer = offer;
     if (provider_opt->count() > 0) subs_add_args.provider = provider;
+    if (kind_opt->count() > 0) subs_add_args.kind = kind;
+    if (state_opt->count() > 0) subs_add_args.state = state;
     return RunSubscriptionsAdd(subs_add_args, env);
   }
   if (*subs_list) return RunSubscriptionsList(subs_list_args, env);

@@ -51,6 +51,10 @@ int RunImport(const ImportArgs& args, CliEnv& env);
 
 struct UsageArgs {
   std::string data_dir;
+  std::string server;    // read a running server's API instead of the data directory
+  std::string token;     // bearer token for --server
+  std::string ca_cert;   // PEM CA to trust for https ("" = the system's)
+  std::string provider;  // with --server: the operator API of this provider subscription
   std::string subscription;
   std::string from;
   std::string to;
@@ -83,6 +87,8 @@ struct SubscriptionsAddArgs {
   std::optional<std::string> display_name;
   std::optional<std::string> offer;
   std::optional<std::string> provider;
+  std::optional<std::string> kind;   // "tenant" | "provider"; only for a new subscription
+  std::optional<std::string> state;  // "active" | "disabled" | "deleted"
 };
 int RunSubscriptionsAdd(const SubscriptionsAddArgs& args, CliEnv& env);
 

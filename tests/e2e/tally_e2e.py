@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -60,30 +61,64 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Server:
-    """A `tally serve` process on a free loopback port."""
+def make_certificate(directory, names=("localhost",), ips=("127.0.0.1",)):
+    """A self-signed certificate and its key (PEM files) for `names` and `ips`, made with the
+    openssl command; returns (cert path, key path)."""
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    san = ",".join([f"DNS:{n}" for n in names] + [f"IP:{i}" for i in ips])
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-keyout", key,
+                    "-out", cert, "-subj", f"/CN={names[0]}", "-addext",
+                    f"subjectAltName={san}"], check=True, capture_output=True)
+    return cert, key
 
-    def __init__(self, data_dir):
+
+class Server:
+    """A `tally serve` process on a free loopback port; over https when `tls` is a
+    (cert, key) pair of PEM files."""
+
+    def __init__(self, data_dir, tls=None):
         self.data_dir = data_dir
+        self.tls = tls
         self.port = None
         self.proc = None
 
+    @property
+    def base_url(self):
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
     def start(self):
+        scheme = "https" if self.tls else "http"
         for _ in range(5):
             self.port = free_port()
-            self.proc = subprocess.Popen(
-                [TALLY, "serve", "--data-dir", self.data_dir, "--listen",
-                 f"127.0.0.1:{self.port}"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+            args = [TALLY, "serve", "--data-dir", self.data_dir, "--listen",
+                    f"127.0.0.1:{self.port}"]
+            if self.tls:
+                args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
+            # stderr (the access log) goes to a file: an unread pipe would fill and block the
+            # server.
+            self.log_path = self.data_dir.rstrip("/") + f".serve-{self.port}.log"
+            self.log = open(self.log_path, "w")
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log,
+                                         text=True, env=env())
             line = self.proc.stdout.readline()
-            if line.startswith("listening on http://"):
+            if line.startswith(f"listening on {scheme}://"):
                 self.wait_healthy()
                 return self
             self.proc.wait(timeout=30)
-            err = self.proc.stderr.read()
+            self.log.close()
+            with open(self.log_path) as f:
+                err = f.read()
             if "in use" not in err and "cannot listen" not in err:
                 raise AssertionError(f"tally serve did not start: {line} {err}")
         raise AssertionError("no free port found for tally serve")
+
+    def stderr_text(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
 
     def wait_healthy(self, timeout=30):
         deadline = time.time() + timeout
@@ -97,8 +132,15 @@ class Server:
             time.sleep(0.05)
         raise AssertionError("tally serve never became healthy")
 
+    def connection(self, timeout=120):
+        if self.tls:
+            context = ssl.create_default_context(cafile=self.tls[0])
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=context)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
     def request(self, method, path, body=None, headers=None, timeout=120):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn = self.connection(timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})
             r = conn.getresponse()
@@ -118,14 +160,14 @@ class Server:
             self.proc.kill()
             code = self.proc.wait()
         self.proc.stdout.close()
-        self.proc.stderr.close()
+        self.log.close()
         return code
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         self.proc.stdout.close()
-        self.proc.stderr.close()
+        self.log.close()
 
 
 def record(record_id, hour, quantity, sub=SUB_A, meter=IP_METER, resource="ip1",
@@ -180,8 +222,8 @@ class TempDirTestCase(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.tmp, name)
 
-    def serve(self, data_dir):
-        s = Server(data_dir)
+    def serve(self, data_dir, tls=None):
+        s = Server(data_dir, tls)
         self.servers.append(s)
         return s.start()
 
