@@ -195,4 +195,25 @@ Result<uint64_t> PgConnection::CountRows() {
   return n;
 }
 
+Result<std::vector<std::vector<std::string>>> PgConnection::Query(
+    const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    PQclear(r);
+    return PgError(conn_, sql);
+  }
+  std::vector<std::vector<std::string>> rows(static_cast<size_t>(PQntuples(r)));
+  const int columns = PQnfields(r);
+  for (int i = 0; i < PQntuples(r); ++i) {
+    rows[i].reserve(static_cast<size_t>(columns));
+    for (int c = 0; c < columns; ++c) rows[i].emplace_back(PQgetvalue(r, i, c));
+  }
+  PQclear(r);
+  return rows;
+}
+
 }  // namespace tally::bench

@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ class PgConnection {
   // Runs one batch; returns the rows inserted.
   Result<uint64_t> Insert(const PgBatch& batch);
   Result<uint64_t> CountRows();
+  // Runs a query with text parameters ($1, $2, …; nullopt = NULL) and returns every row as
+  // text (NULL as "").
+  Result<std::vector<std::vector<std::string>>> Query(
+      const std::string& sql, const std::vector<std::optional<std::string>>& params);
 
  private:
   explicit PgConnection(PGconn* c) : conn_(c) {}
