@@ -9,7 +9,7 @@
 //   POST /v1/usage/records   usage ingestion (reporter or operator key)
 //   GET  /subscriptions/{subscriptionId}/providers/Microsoft.Commerce/UsageAggregates
 //                    the Azure Stack Hub tenant usage API (tenant key of that subscription,
-//                    or operator key)
+//                    or operator key of its provider or of itself)
 //   GET  /subscriptions/{providerId}/providers/Microsoft.Commerce.Admin/subscriberUsageAggregates
 //                    the operator usage API (operator key acting for that provider), also
 //                    under the legacy path .../Microsoft.Commerce/subscriberUsageAggregates

@@ -236,8 +236,22 @@ HttpResponse ApiService::GetUsageAggregates(const HttpRequest& request,
       if (!allowed) return Forbidden(subscription_id);
       break;
     }
-    case domain::Role::kOperator:
+    case domain::Role::kOperator: {
+      // An operator key reads here only what its provider sees: its own subscription and its
+      // direct tenants (an unknown subscription would be one of the Default Provider's).
+      Result<domain::Subscription> default_provider = store_.DefaultProvider();
+      if (!default_provider.ok()) return ErrorResponse(default_provider.status());
+      const std::string acting_for = AsciiLower(
+          key->subscriptions.empty() ? default_provider->id : key->subscriptions.front());
+      Result<std::optional<domain::Subscription>> s = store_.FindSubscription(subscription_id);
+      if (!s.ok()) return ErrorResponse(s.status());
+      const bool allowed =
+          subscription_id == acting_for ||
+          (*s ? domain::IsDirectTenantOf(**s, acting_for, default_provider->id)
+              : acting_for == default_provider->id);
+      if (!allowed) return Forbidden(subscription_id);
       break;
+    }
     case domain::Role::kReporter:
       return Forbidden(subscription_id);
   }

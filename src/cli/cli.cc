@@ -157,8 +157,11 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
   sim->add_option("--scale", sim_args.scale, "resources per tenant, relative to 8")
       ->capture_default_str();
   sim->add_option("--out", sim_args.out, "write NDJSON (with reportedTime) to FILE, '-' = stdout");
-  sim->add_option("--server", sim_args.server, "post batches of 1,000 to http://HOST:PORT");
+  sim->add_option("--server", sim_args.server,
+                  "post batches of 1,000 to a running Tally (https://HOST:PORT or http://)");
   sim->add_option("--token", sim_args.token, "bearer token for --server (reporter or operator)");
+  sim->add_option("--ca-cert", sim_args.ca_cert,
+                  "PEM certificate authority to trust for --server (default: the system's)");
   sim->add_flag("--print-tenants", sim_args.print_tenants,
                 "print the simulated tenants (largest first) as JSON lines and exit");
 

@@ -121,8 +121,9 @@ struct SimulateArgs {
   int tenants = 20;
   double scale = 1.0;
   std::string out;     // "-" = stdout
-  std::string server;  // http://host:port
+  std::string server;  // http(s)://host:port
   std::string token;
+  std::string ca_cert;  // PEM CA to trust for https ("" = the system's)
   bool print_tenants = false;
 };
 int RunSimulate(const SimulateArgs& args, CliEnv& env);

@@ -144,7 +144,10 @@ int ToStore(const SimulateArgs& args, simulate::SimulationOptions o, CliEnv& env
 
 int ToServer(const SimulateArgs& args, const simulate::SimulationOptions& o, CliEnv& env) {
   if (args.token.empty()) return Fail(env, kExitUsage, "--server needs --token");
-  Result<std::unique_ptr<api::HttpClient>> client = api::HttpClient::Make(args.server);
+  api::HttpClientOptions client_options;
+  client_options.ca_file = args.ca_cert;
+  Result<std::unique_ptr<api::HttpClient>> client =
+      api::HttpClient::Make(args.server, client_options);
   if (!client.ok()) return FailStatus(env, client.status());
   const api::HeaderList headers = {{"Authorization", "Bearer " + args.token},
                                    {"Content-Type", "application/x-ndjson"}};

@@ -95,6 +95,27 @@ class TlsOperatorTest(t.TempDirTestCase):
             self.assertFalse(data.startswith(b"HTTP/1.1 200"))
         self.assertEqual(server.stop(), 0)
 
+    def test_simulator_posts_over_https(self):
+        server = self.serve(self.data, tls=(self.cert, self.key))
+        reporter = t.create_key(self.path("keys"), "reporter")  # another directory's key
+        code, _, err = t.run("simulate", "--server", server.base_url, "--ca-cert", self.cert,
+                             "--token", reporter, "--tenants", "1", "--days", "1")
+        self.assertNotEqual(code, 0)
+        self.assertIn("401", err)
+        server.stop()
+        reporter = t.create_key(self.data, "reporter")
+        server = self.serve(self.data, tls=(self.cert, self.key))
+        code, out, err = t.run("simulate", "--server", server.base_url, "--ca-cert", self.cert,
+                               "--token", reporter, "--tenants", "1", "--days", "1")
+        self.assertEqual(code, 0, err)
+        status, _, body = server.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        accepted = [line for line in body.decode().splitlines()
+                    if line.startswith('tally_ingest_records_total{outcome="accepted"}')]
+        self.assertEqual(len(accepted), 1)
+        self.assertGreater(int(accepted[0].split()[-1]), 0)
+        self.assertEqual(server.stop(), 0)
+
     def test_operator_api_sees_direct_tenants_only(self):
         server = self.serve(self.data, tls=(self.cert, self.key))
         auth = {"Authorization": f"Bearer {self.operator}"}
