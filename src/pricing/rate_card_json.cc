@@ -461,9 +461,10 @@ Result<RateCard> ParseRateCardJson(std::string_view json, std::string offer_dura
   simdjson::padded_string padded(json);
   od::parser parser;
   od::document doc;
+  bool iterating = false;  // doc has a position only once iterate() succeeded
   auto malformed = [&](error_code e) {
     // simdjson finds unbalanced nesting before iterating, so it has no useful position then.
-    if (e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT) {
+    if (!iterating || e == simdjson::INCOMPLETE_ARRAY_OR_OBJECT) {
       return InvalidArgument("malformed JSON in the rate card: " + JsonErrorMessage(e));
     }
     return InvalidArgument("malformed JSON in the rate card at " +
@@ -471,6 +472,7 @@ Result<RateCard> ParseRateCardJson(std::string_view json, std::string offer_dura
                            JsonErrorMessage(e));
   };
   if (auto e = parser.iterate(padded).get(doc)) return malformed(e);
+  iterating = true;
   od::json_type type;
   if (auto e = doc.type().get(type)) return malformed(e);
   if (type != od::json_type::object) {

@@ -150,6 +150,13 @@ TEST(RateCardJson, FormatWritesTheApiShapeWithoutBom) {
   EXPECT_EQ(*again, *card);
 }
 
+// Found by fuzz_rate_card: a body cut off inside a string failed iterate(), and the error
+// message then asked the never-started document for its position.
+TEST(RateCardJson, TruncatedBodyIsRefusedWithoutAPosition) {
+  EXPECT_THAT(ErrorOf("{\"OfferTerms\":[{\"Name\":\"Monetary Credit\",\"TieredDiscoun"),
+              HasSubstr("malformed JSON"));
+}
+
 TEST(RateCardJson, MalformedJsonNamesLineAndColumn) {
   EXPECT_THAT(ErrorOf("{\"Currency\":\"USD\",\n \"Meters\": [}"), HasSubstr("malformed JSON"));
   EXPECT_THAT(ErrorOf("{\"Currency\":\"USD\",\n \"Meters\": x}"), HasSubstr("line 2"));
