@@ -152,7 +152,8 @@ void WriteAggregate(JsonWriter& w, const domain::UsageAggregate& a, Api api, std
   std::string_view ns = api == Api::kTenant ? "Microsoft.Commerce" : "Microsoft.Commerce.Admin";
   scratch.assign(a.subscription_id).append("-").append(a.meter_id);
   w.BeginObject();
-  w.Key("id").String("/subscriptions/" + a.subscription_id + "/providers/" + std::string(ns) +
+  w.Key("id").String("/subscriptions/" + std::string(a.subscription_id) + "/providers/" +
+                     std::string(ns) +
                      "/UsageAggregate/" + scratch);
   w.Key("name").String(scratch);
   w.Key("type").String(std::string(ns) + "/UsageAggregate");
@@ -208,7 +209,7 @@ HttpResponse ApiService::AnswerUsagePage(const HttpRequest& request, bool operat
   for (const domain::UsageAggregate& a : page->rows) WriteAggregate(w, a, api, scratch);
   w.EndArray();
   if (page->has_more && !page->rows.empty()) {
-    const ContinuationToken next{page->rows.back().key, page->as_of_seq};
+    const ContinuationToken next{page->rows.back().key.ToKey(), page->as_of_seq};
     // Every original parameter is echoed as received (Azure does the same, casing included);
     // only the token is replaced. base64url needs no escaping.
     std::string link = BaseUrl(request) + std::string(request.Path()) + "?";

@@ -16,6 +16,11 @@ Result<Granularity> ParseGranularity(std::string_view s) {
                          std::string(s.substr(0, 32)) + "'");
 }
 
+AggregateKey AggregateKeyView::ToKey() const {
+  return AggregateKey{std::string(subscription_id), usage_start_hours, std::string(meter_key),
+                      instance_id};
+}
+
 std::string FormatInstanceData(std::string_view resource_uri, std::string_view location,
                                const OptionalProperties& tags,
                                const OptionalProperties& additional_info) {

@@ -30,14 +30,30 @@ struct AggregateKey {
   auto operator<=>(const AggregateKey&) const = default;
 };
 
+// The same position as views, as each aggregate row carries it (see UsageAggregate for how
+// long the views live). ToKey() makes the owning AggregateKey that a cursor needs.
+struct AggregateKeyView {
+  std::string_view subscription_id;
+  int64_t usage_start_hours = 0;
+  std::string_view meter_key;
+  uint64_t instance_id = 0;
+
+  AggregateKey ToKey() const;
+  auto operator<=>(const AggregateKeyView&) const = default;
+};
+
+// One aggregate. Its text members are views, not copies: a store returns them pointing into
+// text that the page carrying the rows keeps alive (store::AggregatePage::text), so a row is
+// a small fixed-size value however long its instanceData is. Copy the text (or keep the page)
+// to use a row after its page is gone.
 struct UsageAggregate {
-  AggregateKey key;
-  std::string subscription_id;
-  std::string meter_id;  // as the catalog spells it
+  AggregateKeyView key;
+  std::string_view subscription_id;
+  std::string_view meter_id;  // as the catalog spells it
   UtcTime usage_start;
   UtcTime usage_end;
   Decimal quantity;
-  std::string instance_data;  // JSON text, see FormatInstanceData
+  std::string_view instance_data;  // JSON text, see FormatInstanceData
 };
 
 // {"Microsoft.Resources":{"resourceUri":…,"location":…,"tags":…,"additionalInfo":…}}

@@ -1,5 +1,6 @@
 #include "query/usage_query.h"
 
+#include <algorithm>
 #include <string>
 
 namespace tally::query {
@@ -36,32 +37,46 @@ std::optional<QueryError> CheckWindow(const UsageQuery& q, UtcTime now) {
 UsageQueryService::UsageQueryService(store::UsageStore& store, const Clock& clock)
     : store_(store), clock_(clock) {}
 
-Result<store::AggregatePage> UsageQueryService::Page(
-    const UsageQuery& q, const std::optional<domain::AggregateKey>& after, uint64_t as_of_seq,
-    size_t page_size) {
-  if (auto error = CheckWindow(q, clock_.Now())) return InvalidArgument(error->message);
-  if (page_size == 0) return InvalidArgument("page size must be at least 1");
+namespace {
+
+store::AggregateQuery StoreQuery(const UsageQuery& q, size_t page_size) {
   store::AggregateQuery sq;
   sq.subscription_ids = q.subscription_ids;
   sq.reported_from = ReportedTime(q.reported_start);
   sq.reported_to = ReportedTime(q.reported_end);
   sq.granularity = q.granularity;
+  sq.limit = page_size;
+  return sq;
+}
+
+}  // namespace
+
+Result<store::AggregatePage> UsageQueryService::Page(
+    const UsageQuery& q, const std::optional<domain::AggregateKey>& after, uint64_t as_of_seq,
+    size_t page_size) {
+  if (auto error = CheckWindow(q, clock_.Now())) return InvalidArgument(error->message);
+  if (page_size == 0) return InvalidArgument("page size must be at least 1");
+  store::AggregateQuery sq = StoreQuery(q, page_size);
   sq.after = after;
   sq.as_of_seq = as_of_seq;
-  sq.limit = page_size;
   return store_.AggregateUsage(sq);
 }
 
 Status UsageQueryService::ForEach(
     const UsageQuery& q, const std::function<void(const domain::UsageAggregate&)>& visit) {
-  std::optional<domain::AggregateKey> after;
-  uint64_t as_of_seq = 0;
+  if (auto error = CheckWindow(q, clock_.Now())) return InvalidArgument(error->message);
+  // One store query for every page: the subscription list is copied and sorted once, and the
+  // store finds it already sorted on every later page.
+  store::AggregateQuery sq = StoreQuery(q, 1000);
+  std::sort(sq.subscription_ids.begin(), sq.subscription_ids.end());
+  sq.subscription_ids.erase(std::unique(sq.subscription_ids.begin(), sq.subscription_ids.end()),
+                            sq.subscription_ids.end());
   while (true) {
-    TALLY_ASSIGN_OR_RETURN(store::AggregatePage page, Page(q, after, as_of_seq));
+    TALLY_ASSIGN_OR_RETURN(store::AggregatePage page, store_.AggregateUsage(sq));
     for (const auto& row : page.rows) visit(row);
     if (!page.has_more || page.rows.empty()) return Status::Ok();
-    after = page.rows.back().key;
-    as_of_seq = page.as_of_seq;
+    sq.after = page.rows.back().key.ToKey();
+    sq.as_of_seq = page.as_of_seq;
   }
 }
 

@@ -46,9 +46,11 @@ class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
       if (!page.ok()) break;
       EXPECT_LE(page->rows.size(), page_size);
       for (auto& r : page->rows) out.push_back(r);
+      // The rows view text their page keeps alive; keep it for the test's lifetime.
+      kept_text_.push_back(page->text);
       if (!page->has_more) break;
       EXPECT_FALSE(page->rows.empty());
-      q.after = page->rows.back().key;
+      q.after = page->rows.back().key.ToKey();
       q.as_of_seq = page->as_of_seq;
     }
     return out;
@@ -67,6 +69,7 @@ class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
   TempDir dir_;
   FakeClockForTesting clock_{UtcTime{(kDay0 + 100) * kMicrosPerHour}};
   std::unique_ptr<UsageStore> store_;
+  std::vector<std::shared_ptr<const void>> kept_text_;
 };
 
 TEST_P(StoreConformance, AppendedRecordsAggregateByHour) {
@@ -306,7 +309,7 @@ TEST_P(StoreConformance, AsOfSeqExcludesLaterRecords) {
   Append({MakeRecord("c", sub, kBuiltinMeter, kDay0, "5"),
           MakeRecord("d", sub, kBuiltinMeter, kDay0 + 2, "5")},
          Reported(kDay0 + 3));
-  q.after = first->rows.back().key;
+  q.after = first->rows.back().key.ToKey();
   q.as_of_seq = as_of;
   q.limit = 10;
   auto second = store_->AggregateUsage(q);

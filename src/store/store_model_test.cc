@@ -196,18 +196,19 @@ TEST_P(StoreModel, RandomAppendsAndQueriesMatchReference) {
       ASSERT_LE(page->rows.size(), q.limit);
       for (const auto& row : page->rows) {
         if (prev) {
-          ASSERT_LT(*prev, row.key) << "step " << step;
+          ASSERT_LT(*prev, row.key.ToKey()) << "step " << step;
         }
-        prev = row.key;
+        prev = row.key.ToKey();
         EXPECT_EQ(row.usage_start.micros, row.key.usage_start_hours * kMicrosPerHour);
         EXPECT_EQ(row.usage_end.micros - row.usage_start.micros,
                   q.granularity == domain::Granularity::kHourly ? kMicrosPerHour : kMicrosPerDay);
-        got[{row.subscription_id, row.key.usage_start_hours, row.key.meter_key,
-             row.instance_data}] = {row.quantity, row.meter_id};
+        got[{std::string(row.subscription_id), row.key.usage_start_hours,
+             std::string(row.key.meter_key), std::string(row.instance_data)}] = {
+            row.quantity, std::string(row.meter_id)};
       }
       if (!page->has_more) break;
       ASSERT_FALSE(page->rows.empty());
-      q.after = page->rows.back().key;
+      q.after = page->rows.back().key.ToKey();
       q.as_of_seq = as_of;
       if (pick(4) == 0) {
         // Appends between pages must not show up in this query's snapshot.

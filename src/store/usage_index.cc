@@ -1,7 +1,7 @@
 #include "store/usage_index.h"
 
 #include <algorithm>
-#include <cassert>
+#include <functional>
 
 #include "common/hash.h"
 #include "domain/aggregate.h"
@@ -66,8 +66,7 @@ uint64_t InstanceHash(const IndexedRecord& r) {
   uint64_t h = Hash64(r.resource_uri, 0x1357);
   h = Hash64(r.location, h);
   h = r.tags_text ? Hash64(*r.tags_text, h) : h * 0x9E3779B97F4A7C15ull + 1;
-  h = r.additional_info_text ? Hash64(*r.additional_info_text, h)
-                             : h * 0x9E3779B97F4A7C15ull + 2;
+  h = r.additional_info_text ? Hash64(*r.additional_info_text, h) : h * 0x9E3779B97F4A7C15ull + 2;
   return h;
 }
 
@@ -78,72 +77,125 @@ void Grow(std::vector<T>& v) {
   if (v.size() == v.capacity()) v.reserve(v.capacity() + v.capacity() / 4 + 64);
 }
 
+// A tail is merged into the sorted rows once it holds this many rows and 1/kMergeRatio of the
+// sorted rows: each row is then copied about kMergeRatio times over its life, and a query sorts
+// at most that fraction of a partition.
+constexpr size_t kMinTail = 2048;
+constexpr size_t kMergeRatio = 32;
+
+// The position of (meter, instance) within a usage bucket: meter key order (the meter's rank),
+// then instance ID. Ranks change when a new meter arrives, but only by shifting: the relative
+// order of the meters already known never changes, so rows sorted earlier stay sorted.
+inline uint64_t InBucketKey(uint32_t rank, uint32_t instance) {
+  return (static_cast<uint64_t>(rank) << 32) | instance;
+}
+
+// A sort key whose unsigned order is (bucket, meter rank, instance, row).
+inline U128 RowKey(int64_t bucket, uint32_t rank, uint32_t instance, uint32_t row) {
+  auto biased = static_cast<uint32_t>(static_cast<int32_t>(bucket)) ^ 0x8000'0000u;
+  uint64_t hi = (static_cast<uint64_t>(biased) << 32) | rank;
+  uint64_t lo = (static_cast<uint64_t>(instance) << 32) | row;
+  return (static_cast<U128>(hi) << 64) | lo;
+}
+inline uint32_t RowOf(U128 key) { return static_cast<uint32_t>(key); }
+
+template <typename T>
+size_t CapacityBytes(const std::vector<T>& v) {
+  return v.capacity() * sizeof(T);
+}
+
 }  // namespace
 
 uint64_t RecordIdHash(std::string_view record_id) { return Hash64(record_id, kIdHashSeed); }
 
+// Rows ordered by (usage hour, meter key, instance, seq); the hour of a row is found from the
+// directory `hours` / `hour_start` rather than stored per row.
+struct UsageIndex::SortedRows {
+  std::vector<int32_t> hours;        // distinct usage hours, ascending
+  std::vector<uint32_t> hour_start;  // rows of hours[i]: [hour_start[i], hour_start[i + 1])
+  std::vector<uint32_t> seq;
+  std::vector<int64_t> reported_us;
+  std::vector<uint32_t> meter;
+  std::vector<uint32_t> instance;
+  std::vector<uint64_t> quantity;
+
+  size_t size() const { return seq.size(); }
+  size_t MemoryBytes() const {
+    return CapacityBytes(hours) + CapacityBytes(hour_start) + CapacityBytes(seq) +
+           CapacityBytes(reported_us) + CapacityBytes(meter) + CapacityBytes(instance) +
+           CapacityBytes(quantity);
+  }
+};
+
 struct UsageIndex::Partition {
-  std::string subscription_id;
+  std::string_view subscription_id;  // view into text_
+  SortedRows sorted;
+  // Incremented by every merge: tail row numbers then mean other rows.
+  uint64_t generation = 0;
+  // The tail: rows published since the last merge, in seq order (all after the sorted rows).
   std::vector<uint32_t> seq;
   std::vector<int64_t> reported_us;
   std::vector<int32_t> hour;
   std::vector<uint32_t> meter;
   std::vector<uint32_t> instance;
   std::vector<uint64_t> quantity;
-  std::vector<Decimal::Raw> big_quantities;
+  std::vector<Decimal::Raw> big_quantities;  // of sorted and tail rows alike
 
-  size_t size() const { return seq.size(); }
-  Decimal::Raw Quantity(size_t row) const {
-    uint64_t q = quantity[row];
+  size_t tail_size() const { return seq.size(); }
+  bool NeedsMerge() const { return tail_size() >= std::max(kMinTail, sorted.size() / kMergeRatio); }
+  Decimal::Raw Quantity(uint64_t q) const {
     if (q & kBigFlag) return big_quantities[q & ~kBigFlag];
     int e = static_cast<int>(q >> kMantissaBits);
     auto m = static_cast<Decimal::Raw>(q & (kMantissaLimit - 1));
     return e == 0 ? m : m * kPow10[e];
   }
   size_t MemoryBytes() const {
-    return seq.capacity() * 4 + reported_us.capacity() * 8 + hour.capacity() * 4 +
-           meter.capacity() * 4 + instance.capacity() * 4 + quantity.capacity() * 8 +
-           big_quantities.capacity() * 16 + sizeof(*this) + subscription_id.capacity();
+    return sorted.MemoryBytes() + CapacityBytes(seq) + CapacityBytes(reported_us) +
+           CapacityBytes(hour) + CapacityBytes(meter) + CapacityBytes(instance) +
+           CapacityBytes(quantity) + CapacityBytes(big_quantities) + sizeof(*this);
   }
 };
 
-struct UsageIndex::Instance {
-  std::string resource_uri;
-  std::string location;
-  std::optional<std::string> tags_text;
-  std::optional<std::string> additional_info_text;
-  std::string instance_data;  // domain::FormatInstanceData
-  uint32_t next_same_hash = UINT32_MAX;
+bool UsageIndex::Instance::Matches(const IndexedRecord& r) const {
+  return resource_uri == r.resource_uri && location == r.location &&
+         has_tags == r.tags_text.has_value() && (!has_tags || tags_text == *r.tags_text) &&
+         has_info == r.additional_info_text.has_value() &&
+         (!has_info || additional_info_text == *r.additional_info_text);
+}
 
-  bool Matches(const IndexedRecord& r) const {
-    auto same = [](const std::optional<std::string>& a, const std::optional<std::string_view>& b) {
-      return a.has_value() == b.has_value() && (!a || *a == *b);
-    };
-    return resource_uri == r.resource_uri && location == r.location && same(tags_text, r.tags_text) &&
-           same(additional_info_text, r.additional_info_text);
-  }
-};
-
-// The rows of one subscription that a query's window and snapshot select, grouped by usage
-// bucket (hour or day). Built once per (query, snapshot) and shared by the query's pages.
-struct UsageIndex::Scan {
+// The tail rows that one query's window and snapshot select, sorted by (bucket, meter key,
+// instance, seq). Built once per (query, snapshot, tail generation) and shared by its pages.
+struct UsageIndex::TailScan {
   const Partition* partition = nullptr;
+  uint64_t generation = 0;
   int64_t from_us = 0;
   int64_t to_us = 0;
   domain::Granularity granularity = domain::Granularity::kDaily;
-  size_t row_limit = 0;  // rows [0, row_limit) of the partition are within the snapshot
+  size_t tail_limit = 0;  // tail rows [0, tail_limit) are within the snapshot
 
   std::vector<int64_t> buckets;        // distinct buckets with rows, ascending (hours)
   std::vector<uint32_t> bucket_start;  // rows of buckets[i]: rows[bucket_start[i] .. [i+1])
-  std::vector<uint32_t> rows;          // row numbers grouped by bucket
+  std::vector<uint32_t> rows;          // tail row numbers
 
   bool SameKey(const Partition* p, const AggregateQuery& q, size_t limit) const {
-    return partition == p && from_us == q.reported_from.micros() &&
-           to_us == q.reported_to.micros() && granularity == q.granularity && row_limit == limit;
+    return partition == p && generation == p->generation && from_us == q.reported_from.micros() &&
+           to_us == q.reported_to.micros() && granularity == q.granularity && tail_limit == limit;
   }
 };
 
-UsageIndex::UsageIndex() = default;
+// Fills one page; scratch space reused across the partitions of the page.
+struct UsageIndex::Emitter {
+  AggregatePage& page;
+  size_t limit;
+  struct Sum {
+    uint64_t key;  // InBucketKey
+    Decimal::Raw total;
+  };
+  std::vector<Sum> sums;
+  std::vector<uint32_t> table;  // 0 = empty, else index into sums + 1
+};
+
+UsageIndex::UsageIndex() : text_(std::make_shared<TextArena>()) {}
 UsageIndex::~UsageIndex() = default;
 
 void UsageIndex::Reserve(uint64_t records) {
@@ -181,50 +233,72 @@ void UsageIndex::FileSlot(uint32_t ordinal, uint64_t id_hash) {
 }
 
 uint32_t UsageIndex::InternMeter(std::string_view key, std::string_view spelling) {
-  auto it = meter_by_key_.find(std::string(key));
+  auto it = meter_by_key_.find(key);
   if (it != meter_by_key_.end()) return it->second;
   auto number = static_cast<uint32_t>(meters_.size());
-  meters_.push_back({std::string(key), std::string(spelling)});
-  meter_by_key_.emplace(std::string(key), number);
+  MeterEntry entry{text_->Add(key), text_->Add(spelling)};
+  meters_.push_back(entry);
+  meter_by_key_.emplace(entry.key, number);
   // Meters are few and rarely new: recompute the key-order ranks from scratch.
-  std::vector<uint32_t> order(meters_.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
+  meter_order_.resize(meters_.size());
+  for (uint32_t i = 0; i < meter_order_.size(); ++i) meter_order_[i] = i;
+  std::sort(meter_order_.begin(), meter_order_.end(),
             [&](uint32_t a, uint32_t b) { return meters_[a].key < meters_[b].key; });
   meter_rank_.assign(meters_.size(), 0);
-  for (uint32_t pos = 0; pos < order.size(); ++pos) meter_rank_[order[pos]] = pos;
+  for (uint32_t pos = 0; pos < meter_order_.size(); ++pos) meter_rank_[meter_order_[pos]] = pos;
   return number;
+}
+
+UsageIndex::InstanceSlot& UsageIndex::FindInstanceSlot(uint64_t hash) {
+  // Kept at most 70% full; grown here, before the slot is handed out.
+  if ((instances_.size() + 1) * 10 > instance_slots_.size() * 7) {
+    std::vector<InstanceSlot> old(std::max<size_t>(1024, instance_slots_.size() * 2));
+    old.swap(instance_slots_);
+    for (const InstanceSlot& slot : old) {
+      if (slot.id != UINT32_MAX) FindInstanceSlot(slot.hash) = slot;
+    }
+  }
+  const size_t mask = instance_slots_.size() - 1;
+  size_t i = (hash * 0x9E3779B97F4A7C15ull >> 16) & mask;
+  while (instance_slots_[i].id != UINT32_MAX && instance_slots_[i].hash != hash) {
+    i = (i + 1) & mask;
+  }
+  return instance_slots_[i];
 }
 
 Result<uint32_t> UsageIndex::InternInstance(const IndexedRecord& r) {
   uint64_t h = InstanceHash(r);
-  auto it = instance_by_hash_.find(h);
+  InstanceSlot& slot = FindInstanceSlot(h);
   uint32_t last = UINT32_MAX;
-  if (it != instance_by_hash_.end()) {
-    for (uint32_t id = it->second; id != UINT32_MAX; id = instances_[id]->next_same_hash) {
-      if (instances_[id]->Matches(r)) return id;
-      last = id;
-    }
+  for (uint32_t id = slot.id; id != UINT32_MAX; id = instances_[id].next_same_hash) {
+    if (instances_[id].Matches(r)) return id;
+    last = id;
   }
-  auto inst = std::make_unique<Instance>();
-  inst->resource_uri = r.resource_uri;
-  inst->location = r.location;
+  // Parse before adding anything, so that a damaged record leaves the index as it was.
   domain::OptionalProperties tags, info;
   if (r.tags_text) {
-    inst->tags_text = std::string(*r.tags_text);
     TALLY_ASSIGN_OR_RETURN(tags, ParsePropertiesText(*r.tags_text));
   }
   if (r.additional_info_text) {
-    inst->additional_info_text = std::string(*r.additional_info_text);
     TALLY_ASSIGN_OR_RETURN(info, ParsePropertiesText(*r.additional_info_text));
   }
-  inst->instance_data = domain::FormatInstanceData(r.resource_uri, r.location, tags, info);
+  Instance inst;
+  inst.resource_uri = text_->Add(r.resource_uri);
+  inst.location = text_->Add(r.location);
+  inst.has_tags = r.tags_text.has_value();
+  if (r.tags_text) inst.tags_text = text_->Add(*r.tags_text);
+  inst.has_info = r.additional_info_text.has_value();
+  if (r.additional_info_text) inst.additional_info_text = text_->Add(*r.additional_info_text);
   auto id = static_cast<uint32_t>(instances_.size());
-  instances_.push_back(std::move(inst));
+  Grow(instances_);
+  instances_.push_back(inst);
+  Grow(instance_data_);
+  instance_data_.push_back(
+      text_->Add(domain::FormatInstanceData(r.resource_uri, r.location, tags, info)));
   if (last == UINT32_MAX) {
-    instance_by_hash_.emplace(h, id);
+    slot = InstanceSlot{h, id};
   } else {
-    instances_[last]->next_same_hash = id;
+    instances_[last].next_same_hash = id;
   }
   return id;
 }
@@ -233,9 +307,9 @@ UsageIndex::Partition& UsageIndex::PartitionFor(std::string_view subscription_id
   auto it = partitions_.find(subscription_id);
   if (it != partitions_.end()) return *it->second;
   auto p = std::make_unique<Partition>();
-  p->subscription_id = std::string(subscription_id);
+  p->subscription_id = text_->Add(subscription_id);
   Partition& ref = *p;
-  partitions_.emplace(std::string(subscription_id), std::move(p));
+  partitions_.emplace(p->subscription_id, std::move(p));
   return ref;
 }
 
@@ -245,8 +319,8 @@ Status UsageIndex::Publish(std::span<const IndexedRecord> records) {
   uint64_t prev = dedup_size_;
   for (const IndexedRecord& r : records) {
     if (r.seq <= prev) {
-      return Internal("index publish out of order: seq " + std::to_string(r.seq) +
-                      " after seq " + std::to_string(prev));
+      return Internal("index publish out of order: seq " + std::to_string(r.seq) + " after seq " +
+                      std::to_string(prev));
     }
     if (r.seq > kMaxSeq) {
       return Unavailable("the in-memory usage index holds at most " + std::to_string(kMaxSeq) +
@@ -270,39 +344,153 @@ Status UsageIndex::Publish(std::span<const IndexedRecord> records) {
     }
   }
 
-  std::unique_lock lock(mu_);
-  Partition* p = nullptr;
-  for (const IndexedRecord& r : records) {
-    if (p == nullptr || p->subscription_id != r.subscription_id) p = &PartitionFor(r.subscription_id);
-    uint32_t meter = InternMeter(r.meter_key, r.meter_id);
-    TALLY_ASSIGN_OR_RETURN(uint32_t instance, InternInstance(r));
-    Grow(p->seq);
-    Grow(p->reported_us);
-    Grow(p->hour);
-    Grow(p->meter);
-    Grow(p->instance);
-    Grow(p->quantity);
-    p->seq.push_back(static_cast<uint32_t>(r.seq));
-    p->reported_us.push_back(r.reported_time.micros());
-    p->hour.push_back(static_cast<int32_t>(r.usage_start.hours()));
-    p->meter.push_back(meter);
-    p->instance.push_back(instance);
-    if (auto packed = PackQuantity(r.quantity.raw())) {
-      p->quantity.push_back(*packed);
-    } else {
-      p->quantity.push_back(kBigFlag | p->big_quantities.size());
-      p->big_quantities.push_back(r.quantity.raw());
+  std::vector<Partition*> touched;
+  {
+    std::unique_lock lock(mu_);
+    Partition* p = nullptr;
+    for (const IndexedRecord& r : records) {
+      if (p == nullptr || p->subscription_id != r.subscription_id) {
+        p = &PartitionFor(r.subscription_id);
+        touched.push_back(p);
+      }
+      uint32_t meter = InternMeter(r.meter_key, r.meter_id);
+      TALLY_ASSIGN_OR_RETURN(uint32_t instance, InternInstance(r));
+      Grow(p->seq);
+      Grow(p->reported_us);
+      Grow(p->hour);
+      Grow(p->meter);
+      Grow(p->instance);
+      Grow(p->quantity);
+      p->seq.push_back(static_cast<uint32_t>(r.seq));
+      p->reported_us.push_back(r.reported_time.micros());
+      p->hour.push_back(static_cast<int32_t>(r.usage_start.hours()));
+      p->meter.push_back(meter);
+      p->instance.push_back(instance);
+      if (auto packed = PackQuantity(r.quantity.raw())) {
+        p->quantity.push_back(*packed);
+      } else {
+        p->quantity.push_back(kBigFlag | p->big_quantities.size());
+        p->big_quantities.push_back(r.quantity.raw());
+      }
+      last_seq_ = r.seq;
+      ++records_;
     }
-    last_seq_ = r.seq;
-    ++records_;
+  }
+  if (loading_) return Status::Ok();
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (Partition* p : touched) {
+    if (p->NeedsMerge()) MergeTail(*p);
   }
   return Status::Ok();
 }
 
+void UsageIndex::StartLoading() { loading_ = true; }
+
+void UsageIndex::FinishLoading() {
+  loading_ = false;
+  // Only this thread changes the partition map, so it may walk it without the lock.
+  for (auto& [id, p] : partitions_) {
+    if (p->tail_size() > 0) MergeTail(*p);
+  }
+}
+
+void UsageIndex::MergeTail(Partition& p) {
+  SortedRows merged;
+  {
+    // Readers may go on while the merged rows are built: only this thread changes partitions.
+    std::shared_lock lock(mu_);
+    const SortedRows& old = p.sorted;
+    const size_t tail = p.tail_size();
+    std::vector<U128> order(tail);
+    for (uint32_t r = 0; r < tail; ++r) {
+      order[r] = RowKey(p.hour[r], meter_rank_[p.meter[r]], p.instance[r], r);
+    }
+    std::sort(order.begin(), order.end());
+
+    const size_t total = old.size() + tail;
+    merged.seq.reserve(total);
+    merged.reported_us.reserve(total);
+    merged.meter.reserve(total);
+    merged.instance.reserve(total);
+    merged.quantity.reserve(total);
+    auto from_old = [&](size_t r) {
+      merged.seq.push_back(old.seq[r]);
+      merged.reported_us.push_back(old.reported_us[r]);
+      merged.meter.push_back(old.meter[r]);
+      merged.instance.push_back(old.instance[r]);
+      merged.quantity.push_back(old.quantity[r]);
+    };
+    auto from_tail = [&](size_t r) {
+      merged.seq.push_back(p.seq[r]);
+      merged.reported_us.push_back(p.reported_us[r]);
+      merged.meter.push_back(p.meter[r]);
+      merged.instance.push_back(p.instance[r]);
+      merged.quantity.push_back(p.quantity[r]);
+    };
+    size_t h = 0, k = 0;
+    const size_t old_hours = old.hours.size();
+    while (h < old_hours || k < tail) {
+      int64_t old_hour = h < old_hours ? old.hours[h] : INT64_MAX;
+      int64_t tail_hour = k < tail ? p.hour[RowOf(order[k])] : INT64_MAX;
+      int64_t hour = std::min(old_hour, tail_hour);
+      merged.hours.push_back(static_cast<int32_t>(hour));
+      merged.hour_start.push_back(static_cast<uint32_t>(merged.size()));
+      size_t a = 0, b = 0;
+      if (old_hour == hour) {
+        a = old.hour_start[h];
+        b = old.hour_start[h + 1];
+        ++h;
+      }
+      size_t k_end = k;
+      while (k_end < tail && p.hour[RowOf(order[k_end])] == hour) ++k_end;
+      // Both runs are in (meter key, instance, seq) order and every tail row comes after every
+      // old row in seq order, so on equal keys the old row goes first.
+      while (a < b && k < k_end) {
+        uint32_t r = RowOf(order[k]);
+        if (InBucketKey(meter_rank_[old.meter[a]], old.instance[a]) <=
+            InBucketKey(meter_rank_[p.meter[r]], p.instance[r])) {
+          from_old(a++);
+        } else {
+          from_tail(r);
+          ++k;
+        }
+      }
+      while (a < b) from_old(a++);
+      for (; k < k_end; ++k) from_tail(RowOf(order[k]));
+    }
+    merged.hour_start.push_back(static_cast<uint32_t>(merged.size()));
+    merged.hours.shrink_to_fit();
+    merged.hour_start.shrink_to_fit();
+  }
+
+  // The tail's memory is released, not kept for reuse: kept, it would double the memory of
+  // the many partitions that receive nothing more (after a rebuild, all of them).
+  std::vector<uint32_t> seq, meter, instance;
+  std::vector<int64_t> reported_us;
+  std::vector<int32_t> hour;
+  std::vector<uint64_t> quantity;
+  {
+    std::unique_lock lock(mu_);
+    std::swap(p.sorted, merged);
+    ++p.generation;
+    seq.swap(p.seq);
+    reported_us.swap(p.reported_us);
+    hour.swap(p.hour);
+    meter.swap(p.meter);
+    instance.swap(p.instance);
+    quantity.swap(p.quantity);
+  }
+  // The old sorted rows (now in `merged`) and the old tail are freed here, outside the lock.
+}
+
 void UsageIndex::SetMeterSpelling(std::string_view meter_key, std::string_view meter_id) {
   std::unique_lock lock(mu_);
-  auto it = meter_by_key_.find(std::string(meter_key));
-  if (it != meter_by_key_.end()) meters_[it->second].spelling = std::string(meter_id);
+  auto it = meter_by_key_.find(meter_key);
+  if (it == meter_by_key_.end()) return;
+  // A new copy, never an overwrite: pages already returned keep viewing the old spelling.
+  MeterEntry& m = meters_[it->second];
+  if (m.spelling != meter_id) m.spelling = text_->Add(meter_id);
 }
 
 uint64_t UsageIndex::last_seq() const {
@@ -319,28 +507,28 @@ IndexStats UsageIndex::GetStats() const {
   s.instances = instances_.size();
   s.meters = meters_.size();
   uint64_t bytes = dedup_chunks_.size() * (sizeof(DedupEntry) << kChunkBits) + slots_.size() * 4;
-  for (const auto& [id, p] : partitions_) bytes += p->MemoryBytes() + id.capacity() + 64;
-  for (const auto& inst : instances_) {
-    bytes += sizeof(Instance) + inst->resource_uri.capacity() + inst->location.capacity() +
-             inst->instance_data.capacity() + (inst->tags_text ? inst->tags_text->capacity() : 0) +
-             (inst->additional_info_text ? inst->additional_info_text->capacity() : 0) + 32;
-  }
+  // Hash map nodes and buckets: about 48 bytes an entry.
+  for (const auto& [id, p] : partitions_) bytes += p->MemoryBytes() + 48;
+  bytes +=
+      CapacityBytes(instances_) + CapacityBytes(instance_data_) + CapacityBytes(instance_slots_);
+  bytes += text_->bytes();
   s.memory_bytes = bytes;
   return s;
 }
 
-std::shared_ptr<const UsageIndex::Scan> UsageIndex::GetScan(const Partition& p,
-                                                            const AggregateQuery& q,
-                                                            uint64_t as_of) const {
-  // Rows are in seq order, so the snapshot is a prefix of the partition.
-  size_t row_limit = static_cast<size_t>(
+std::shared_ptr<const UsageIndex::TailScan> UsageIndex::GetTailScan(const Partition& p,
+                                                                    const AggregateQuery& q,
+                                                                    uint64_t as_of) const {
+  // Tail rows are in seq order, so the snapshot is a prefix of the tail.
+  size_t tail_limit = static_cast<size_t>(
       std::upper_bound(p.seq.begin(), p.seq.end(), std::min<uint64_t>(as_of, kMaxSeq)) -
       p.seq.begin());
+  if (tail_limit == 0) return nullptr;
   {
     std::lock_guard lock(scan_cache_mu_);
     for (size_t i = 0; i < scan_cache_.size(); ++i) {
-      if (scan_cache_[i]->SameKey(&p, q, row_limit)) {
-        std::shared_ptr<const Scan> hit = scan_cache_[i];
+      if (scan_cache_[i]->SameKey(&p, q, tail_limit)) {
+        std::shared_ptr<const TailScan> hit = scan_cache_[i];
         std::rotate(scan_cache_.begin(), scan_cache_.begin() + static_cast<long>(i),
                     scan_cache_.begin() + static_cast<long>(i) + 1);
         return hit;
@@ -348,66 +536,34 @@ std::shared_ptr<const UsageIndex::Scan> UsageIndex::GetScan(const Partition& p,
     }
   }
 
-  auto scan = std::make_shared<Scan>();
+  auto scan = std::make_shared<TailScan>();
   scan->partition = &p;
+  scan->generation = p.generation;
   scan->from_us = q.reported_from.micros();
   scan->to_us = q.reported_to.micros();
   scan->granularity = q.granularity;
-  scan->row_limit = row_limit;
-
-  // One pass over two columns selects the rows; a counting sort groups them by bucket (usage
-  // hours of a reporting window span a narrow range, so the counts fit a small array).
-  std::vector<uint32_t> selected;
-  int64_t lo = INT64_MAX, hi = INT64_MIN;
-  for (size_t i = 0; i < row_limit; ++i) {
-    int64_t t = p.reported_us[i];
+  scan->tail_limit = tail_limit;
+  std::vector<U128> order;
+  for (uint32_t r = 0; r < tail_limit; ++r) {
+    int64_t t = p.reported_us[r];
     if (t < scan->from_us || t >= scan->to_us) continue;
-    selected.push_back(static_cast<uint32_t>(i));
-    lo = std::min<int64_t>(lo, p.hour[i]);
-    hi = std::max<int64_t>(hi, p.hour[i]);
+    order.push_back(
+        RowKey(BucketOf(p.hour[r], q.granularity), meter_rank_[p.meter[r]], p.instance[r], r));
   }
-  if (!selected.empty()) {
-    int64_t b_lo = BucketOf(lo, q.granularity);
-    int64_t step = q.granularity == domain::Granularity::kHourly ? 1 : kHoursPerDay;
-    auto slot = [&](int64_t hour) {
-      return static_cast<size_t>((BucketOf(hour, q.granularity) - b_lo) / step);
-    };
-    size_t span = slot(hi) + 1;
-    if (span <= selected.size() * 4 + 4096) {
-      std::vector<uint32_t> counts(span + 1, 0);
-      for (uint32_t row : selected) ++counts[slot(p.hour[row]) + 1];
-      for (size_t b = 0; b < span; ++b) {
-        if (counts[b + 1] == 0) continue;
-        scan->buckets.push_back(b_lo + static_cast<int64_t>(b) * step);
-      }
-      for (size_t b = 1; b <= span; ++b) counts[b] += counts[b - 1];
-      scan->rows.resize(selected.size());
-      for (uint32_t row : selected) scan->rows[counts[slot(p.hour[row])]++] = row;
-      // counts[b] is now the end of bucket b; bucket starts follow from the sizes.
-      uint32_t prev_end = 0;
-      for (size_t b = 0; b < span; ++b) {
-        if (counts[b] == prev_end) continue;
-        scan->bucket_start.push_back(prev_end);
-        prev_end = counts[b];
-      }
-    } else {
-      // Widely spread usage hours (years of history in one window): sort instead.
-      std::stable_sort(selected.begin(), selected.end(), [&](uint32_t a, uint32_t b) {
-        return BucketOf(p.hour[a], q.granularity) < BucketOf(p.hour[b], q.granularity);
-      });
-      scan->rows = std::move(selected);
-      for (uint32_t k = 0; k < scan->rows.size(); ++k) {
-        int64_t b = BucketOf(p.hour[scan->rows[k]], q.granularity);
-        if (scan->buckets.empty() || scan->buckets.back() != b) {
-          scan->buckets.push_back(b);
-          scan->bucket_start.push_back(k);
-        }
-      }
+  std::sort(order.begin(), order.end());
+  scan->rows.reserve(order.size());
+  for (U128 key : order) {
+    uint32_t r = RowOf(key);
+    int64_t bucket = BucketOf(p.hour[r], q.granularity);
+    if (scan->buckets.empty() || scan->buckets.back() != bucket) {
+      scan->buckets.push_back(bucket);
+      scan->bucket_start.push_back(static_cast<uint32_t>(scan->rows.size()));
     }
-    scan->bucket_start.push_back(static_cast<uint32_t>(scan->rows.size()));
+    scan->rows.push_back(r);
   }
+  scan->bucket_start.push_back(static_cast<uint32_t>(scan->rows.size()));
 
-  std::shared_ptr<const Scan> result = scan;
+  std::shared_ptr<const TailScan> result = scan;
   std::lock_guard lock(scan_cache_mu_);
   constexpr size_t kScanCacheSize = 8;
   scan_cache_.insert(scan_cache_.begin(), result);
@@ -415,100 +571,198 @@ std::shared_ptr<const UsageIndex::Scan> UsageIndex::GetScan(const Partition& p,
   return result;
 }
 
+Status UsageIndex::EmitPartition(const Partition& p, const AggregateQuery& q, uint64_t as_of,
+                                 const domain::AggregateKey* cursor, Emitter& out) const {
+  const domain::Granularity g = q.granularity;
+  const bool hourly = g == domain::Granularity::kHourly;
+  const int64_t bucket_hours = hourly ? 1 : kHoursPerDay;
+  const int64_t from_us = q.reported_from.micros(), to_us = q.reported_to.micros();
+  const auto max_seq = static_cast<uint32_t>(std::min<uint64_t>(as_of, kMaxSeq));
+  const SortedRows& s = p.sorted;
+  const std::shared_ptr<const TailScan> tail = GetTailScan(p, q, as_of);
+  AggregatePage& page = out.page;
+
+  // Only buckets from the cursor's on; within the cursor's bucket, only keys >= min_key.
+  int64_t cursor_bucket = INT64_MIN;
+  uint64_t min_key = 0;
+  size_t h = 0, t = 0;
+  if (cursor != nullptr) {
+    cursor_bucket = cursor->usage_start_hours;
+    int64_t first_hour = BucketOf(cursor_bucket, g);
+    if (first_hour != cursor_bucket) first_hour += bucket_hours;  // not a bucket start
+    h = static_cast<size_t>(std::lower_bound(s.hours.begin(), s.hours.end(), first_hour) -
+                            s.hours.begin());
+    if (tail != nullptr) {
+      t = static_cast<size_t>(
+          std::lower_bound(tail->buckets.begin(), tail->buckets.end(), cursor_bucket) -
+          tail->buckets.begin());
+    }
+    auto it = std::lower_bound(
+        meter_order_.begin(), meter_order_.end(), std::string_view(cursor->meter_key),
+        [&](uint32_t m, std::string_view key) { return meters_[m].key < key; });
+    const auto rank = static_cast<uint64_t>(it - meter_order_.begin());
+    if (it != meter_order_.end() && meters_[*it].key == cursor->meter_key) {
+      min_key = cursor->instance_id >= UINT32_MAX ? (rank + 1) << 32
+                                                  : ((rank << 32) | cursor->instance_id) + 1;
+    } else {
+      min_key = rank << 32;  // the first meter after the cursor's
+    }
+  }
+
+  auto passes = [&](size_t r) {
+    int64_t rt = s.reported_us[r];
+    return rt >= from_us && rt < to_us && s.seq[r] <= max_seq;
+  };
+  auto sorted_key = [&](size_t r) { return InBucketKey(meter_rank_[s.meter[r]], s.instance[r]); };
+  auto tail_key = [&](uint32_t r) { return InBucketKey(meter_rank_[p.meter[r]], p.instance[r]); };
+  // False when the page is already full (and then there is more).
+  auto emit = [&](int64_t bucket, uint32_t meter, uint32_t instance, Decimal::Raw total) {
+    if (page.rows.size() == out.limit) {
+      page.has_more = true;
+      return false;
+    }
+    const MeterEntry& m = meters_[meter];
+    const UtcTime start = UsageHour::FromHours(bucket).utc();
+    // Built whole, in place: default-constructing a row and then assigning its members costs
+    // a zero-fill of every row.
+    page.rows.push_back(
+        domain::UsageAggregate{{p.subscription_id, bucket, m.key, instance},
+                               p.subscription_id,
+                               m.spelling,
+                               start,
+                               UtcTime{start.micros + bucket_hours * kMicrosPerHour},
+                               Decimal::FromRaw(total),
+                               instance_data_[instance]});
+    return true;
+  };
+  auto overflow = [&] {
+    return Internal("the sum of usage of subscription " + std::string(p.subscription_id) +
+                    " overflows");
+  };
+
+  const size_t sorted_buckets = s.hours.size();
+  const size_t tail_buckets = tail != nullptr ? tail->buckets.size() : 0;
+  while (h < sorted_buckets || t < tail_buckets) {
+    int64_t sb = h < sorted_buckets ? BucketOf(s.hours[h], g) : INT64_MAX;
+    int64_t tb = t < tail_buckets ? tail->buckets[t] : INT64_MAX;
+    const int64_t bucket = std::min(sb, tb);
+    size_t a = 0, b = 0;  // sorted rows of the bucket
+    if (sb == bucket) {
+      a = s.hour_start[h];
+      ++h;
+      while (h < sorted_buckets && BucketOf(s.hours[h], g) == bucket) ++h;
+      b = s.hour_start[h];
+    }
+    size_t c = 0, d = 0;  // tail->rows of the bucket
+    if (tb == bucket) {
+      c = tail->bucket_start[t];
+      d = tail->bucket_start[t + 1];
+      ++t;
+    }
+    const uint64_t lo_key = bucket == cursor_bucket ? min_key : 0;
+
+    if (hourly) {
+      // Both runs are sorted by key: merge them, summing equal keys.
+      if (lo_key != 0) {
+        while (a < b && sorted_key(a) < lo_key) ++a;
+        while (c < d && tail_key(tail->rows[c]) < lo_key) ++c;
+      }
+      while (a < b && !passes(a)) ++a;
+      while (a < b || c < d) {
+        uint64_t key;
+        uint32_t meter, instance;
+        if (c == d || (a < b && sorted_key(a) <= tail_key(tail->rows[c]))) {
+          key = sorted_key(a);
+          meter = s.meter[a];
+          instance = s.instance[a];
+        } else {
+          uint32_t r = tail->rows[c];
+          key = tail_key(r);
+          meter = p.meter[r];
+          instance = p.instance[r];
+        }
+        Decimal::Raw total = 0;
+        while (a < b && sorted_key(a) == key) {
+          if (__builtin_add_overflow(total, p.Quantity(s.quantity[a]), &total)) return overflow();
+          ++a;
+          while (a < b && !passes(a)) ++a;
+        }
+        while (c < d && tail_key(tail->rows[c]) == key) {
+          if (__builtin_add_overflow(total, p.Quantity(p.quantity[tail->rows[c]]), &total)) {
+            return overflow();
+          }
+          ++c;
+        }
+        if (!emit(bucket, meter, instance, total)) return Status::Ok();
+      }
+      continue;
+    }
+
+    // Daily: the day's hours are separate runs; sum by key in a small hash table, then sort.
+    size_t cap = 16;
+    while (cap < (b - a + d - c) * 2) cap <<= 1;
+    out.table.assign(cap, 0);
+    out.sums.clear();
+    auto add = [&](uint64_t key, Decimal::Raw quantity) {
+      size_t i = (key * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
+      while (out.table[i] != 0 && out.sums[out.table[i] - 1].key != key) i = (i + 1) & (cap - 1);
+      if (out.table[i] == 0) {
+        out.sums.push_back({key, 0});
+        out.table[i] = static_cast<uint32_t>(out.sums.size());
+      }
+      Decimal::Raw& total = out.sums[out.table[i] - 1].total;
+      return !__builtin_add_overflow(total, quantity, &total);
+    };
+    for (size_t r = a; r < b; ++r) {
+      if (!passes(r)) continue;
+      uint64_t key = sorted_key(r);
+      if (key < lo_key) continue;
+      if (!add(key, p.Quantity(s.quantity[r]))) return overflow();
+    }
+    for (size_t k = c; k < d; ++k) {
+      uint32_t r = tail->rows[k];
+      uint64_t key = tail_key(r);
+      if (key < lo_key) continue;
+      if (!add(key, p.Quantity(p.quantity[r]))) return overflow();
+    }
+    std::sort(out.sums.begin(), out.sums.end(),
+              [](const Emitter::Sum& x, const Emitter::Sum& y) { return x.key < y.key; });
+    for (const Emitter::Sum& sum : out.sums) {
+      uint32_t meter = meter_order_[sum.key >> 32];
+      auto instance = static_cast<uint32_t>(sum.key);
+      if (!emit(bucket, meter, instance, sum.total)) return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
 Result<AggregatePage> UsageIndex::Aggregate(const AggregateQuery& q) const {
   if (q.limit == 0) return InvalidArgument("an aggregate page needs a limit of at least 1");
   std::shared_lock lock(mu_);
   AggregatePage page;
   page.as_of_seq = q.as_of_seq == 0 ? last_seq_ : q.as_of_seq;
-  std::vector<std::string> subs = q.subscription_ids;
-  std::sort(subs.begin(), subs.end());
-  subs.erase(std::unique(subs.begin(), subs.end()), subs.end());
-  const bool hourly = q.granularity == domain::Granularity::kHourly;
-
-  // Per-bucket aggregation: an open-addressing map from (meter, instance) to a sum slot.
-  struct Sum {
-    uint32_t meter;
-    uint32_t instance;
-    Decimal::Raw total;
-  };
-  std::vector<Sum> sums;
-  std::vector<uint32_t> table;  // 0 = empty, else index into sums + 1
-  std::vector<uint32_t> order;
-
-  for (const std::string& sub : subs) {
-    const domain::AggregateKey* cursor = nullptr;
-    if (q.after) {
-      if (sub < q.after->subscription_id) continue;
-      if (sub == q.after->subscription_id) cursor = &*q.after;
-    }
-    auto pit = partitions_.find(sub);
+  page.text = text_;
+  // Callers that page usually pass the same sorted list every time: check before sorting.
+  std::vector<std::string_view> subs(q.subscription_ids.begin(), q.subscription_ids.end());
+  if (std::adjacent_find(subs.begin(), subs.end(), std::greater_equal<>()) != subs.end()) {
+    std::sort(subs.begin(), subs.end());
+    subs.erase(std::unique(subs.begin(), subs.end()), subs.end());
+  }
+  size_t first = 0;
+  if (q.after) {
+    first = static_cast<size_t>(
+        std::lower_bound(subs.begin(), subs.end(), std::string_view(q.after->subscription_id)) -
+        subs.begin());
+  }
+  page.rows.reserve(std::min<size_t>(q.limit, 1024));
+  Emitter out{page, q.limit, {}, {}};
+  for (size_t i = first; i < subs.size(); ++i) {
+    auto pit = partitions_.find(subs[i]);
     if (pit == partitions_.end()) continue;
-    const Partition& p = *pit->second;
-    std::shared_ptr<const Scan> scan = GetScan(p, q, page.as_of_seq);
-
-    size_t first_bucket = 0;
-    if (cursor != nullptr) {
-      first_bucket = static_cast<size_t>(
-          std::lower_bound(scan->buckets.begin(), scan->buckets.end(), cursor->usage_start_hours) -
-          scan->buckets.begin());
-    }
-    for (size_t b = first_bucket; b < scan->buckets.size(); ++b) {
-      if (page.rows.size() == q.limit) {
-        // A non-empty bucket always yields at least one aggregate.
-        page.has_more = true;
-        return page;
-      }
-      const int64_t bucket = scan->buckets[b];
-      const uint32_t begin = scan->bucket_start[b], end = scan->bucket_start[b + 1];
-      size_t cap = 16;
-      while (cap < static_cast<size_t>(end - begin) * 2) cap <<= 1;
-      table.assign(cap, 0);
-      sums.clear();
-      for (uint32_t k = begin; k < end; ++k) {
-        uint32_t row = scan->rows[k];
-        uint32_t m = p.meter[row], inst = p.instance[row];
-        uint64_t key = (static_cast<uint64_t>(m) << 32) | inst;
-        size_t i = (key * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
-        while (table[i] != 0 && (sums[table[i] - 1].meter != m || sums[table[i] - 1].instance != inst)) {
-          i = (i + 1) & (cap - 1);
-        }
-        if (table[i] == 0) {
-          sums.push_back({m, inst, 0});
-          table[i] = static_cast<uint32_t>(sums.size());
-        }
-        Decimal::Raw& total = sums[table[i] - 1].total;
-        if (__builtin_add_overflow(total, p.Quantity(row), &total)) {
-          return Internal("the sum of usage of subscription " + sub + " overflows");
-        }
-      }
-      order.resize(sums.size());
-      for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t c) {
-        uint32_t ra = meter_rank_[sums[a].meter], rc = meter_rank_[sums[c].meter];
-        return ra != rc ? ra < rc : sums[a].instance < sums[c].instance;
-      });
-      for (uint32_t i : order) {
-        const Sum& s = sums[i];
-        const MeterEntry& meter = meters_[s.meter];
-        if (cursor != nullptr && bucket == cursor->usage_start_hours) {
-          int c = meter.key.compare(cursor->meter_key);
-          if (c < 0 || (c == 0 && s.instance <= cursor->instance_id)) continue;
-        }
-        if (page.rows.size() == q.limit) {
-          page.has_more = true;
-          return page;
-        }
-        domain::UsageAggregate a;
-        a.key = {sub, bucket, meter.key, s.instance};
-        a.subscription_id = sub;
-        a.meter_id = meter.spelling;
-        a.usage_start = UsageHour::FromHours(bucket).utc();
-        a.usage_end = UtcTime{a.usage_start.micros + (hourly ? 1 : kHoursPerDay) * kMicrosPerHour};
-        a.quantity = Decimal::FromRaw(s.total);
-        a.instance_data = instances_[s.instance]->instance_data;
-        page.rows.push_back(std::move(a));
-      }
-    }
+    const domain::AggregateKey* cursor =
+        q.after && subs[i] == q.after->subscription_id ? &*q.after : nullptr;
+    TALLY_RETURN_IF_ERROR(EmitPartition(*pit->second, q, page.as_of_seq, cursor, out));
+    if (page.has_more) break;
   }
   return page;
 }

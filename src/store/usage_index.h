@@ -6,25 +6,31 @@
 // It is backend-agnostic (it knows nothing of SQLite) so that any UsageStore implementation
 // can keep one. See docs/storage.md.
 //
-// Layout, chosen to stay near 55 bytes per record:
+// Layout, chosen to stay under about 60 bytes per record:
 //   - dedup: a dense array of {id hash, content hash} indexed by seq - 1 (seqs are dense) plus an
 //     open-addressing table of uint32 slots pointing into it (~22 bytes per record);
-//   - per subscription, columns in seq order: seq (uint32), reported time (int64 µs), usage hour
-//     (int32), meter number, instance number (uint32 each) and quantity packed into 64 bits
-//     (mantissa and power of ten; the rare quantity that does not fit goes to a side table);
+//   - per subscription (a partition), the columns seq (uint32), reported time (int64 µs), meter
+//     number, instance number (uint32 each) and quantity packed into 64 bits (mantissa and power
+//     of ten; the rare quantity that does not fit goes to a side table), in two parts:
+//       sorted rows, ordered by (usage hour, meter key, instance, seq) with a directory of the
+//         hours (so the hour is not stored per row), immutable until the next merge;
+//       a tail of the rows published since, in seq order (with their usage hours). When the
+//         tail reaches 1/32 of the sorted rows (at least 2,048 rows), Publish merges it in.
+//     A page of an Hourly query is then a walk along the sorted rows from the cursor's hour,
+//     merged with the (few) tail rows of the window sorted once per query;
 //   - meters and instances (resourceUri, location, tags, additionalInfo, and the instanceData
-//     JSON) interned once. Instance IDs are assigned in seq order of first use, so a rebuild
-//     gives every instance the same ID again and continuation cursors stay valid.
+//     JSON) interned once, their text in a TextArena that the returned pages share, so result
+//     rows are views. Instance IDs are assigned in seq order of first use, so a rebuild gives
+//     every instance the same ID again and continuation cursors stay valid.
 //
-// Owner: the store that feeds it. Thread-safety: Publish() and the dedup lookups
-// (ForEachIdMatch) must be called from one thread at a time (the store's writer thread; the
-// dedup arrays are touched only by it). Aggregate(), GetStats() and the other const methods may
-// be called from any thread at any time: they take a shared lock, Publish() takes it exclusively
-// only while it appends.
+// Owner: the store that feeds it. Thread-safety: Publish(), StartLoading(), FinishLoading() and
+// the dedup lookups (ForEachIdMatch) must be called from one thread at a time (the store's
+// writer thread; the dedup arrays and the merging of tails are done only by it). Aggregate(),
+// GetStats() and the other const methods may be called from any thread at any time: they take
+// a shared lock; Publish() takes it exclusively only while it appends or swaps in merged rows.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -38,6 +44,7 @@
 #include "common/decimal.h"
 #include "common/status.h"
 #include "common/time.h"
+#include "store/text_arena.h"
 #include "store/usage_store.h"
 
 namespace tally::store {
@@ -90,6 +97,12 @@ class UsageIndex {
   // properties text is damaged (DataLoss): callers treat any failure as fatal for writes.
   Status Publish(std::span<const IndexedRecord> records);
 
+  // Bulk loading (rebuilding on open): between the two calls Publish leaves every published
+  // row in its partition's tail; FinishLoading() then sorts each partition once. Loading
+  // merges nothing, so it avoids re-merging large partitions again and again.
+  void StartLoading();
+  void FinishLoading();
+
   // Calls visit(content_hash, seq) for every stored record whose recordId hash is `id_hash`
   // (usually none or one). Writer thread only.
   template <typename Visit>
@@ -111,13 +124,30 @@ class UsageIndex {
     uint64_t id_hash;
     uint64_t content_hash;
   };
+  struct SortedRows;
   struct Partition;
-  struct Instance;
-  struct MeterEntry {
-    std::string key;
-    std::string spelling;
+  struct Instance {
+    // Views into text_.
+    std::string_view resource_uri;
+    std::string_view location;
+    std::string_view tags_text;
+    std::string_view additional_info_text;
+    bool has_tags = false;
+    bool has_info = false;
+    uint32_t next_same_hash = UINT32_MAX;
+
+    bool Matches(const IndexedRecord& r) const;
   };
-  struct Scan;
+  struct MeterEntry {
+    std::string_view key;       // view into text_
+    std::string_view spelling;  // view into text_; replaced (never overwritten) on a rename
+  };
+  struct InstanceSlot {
+    uint64_t hash = 0;
+    uint32_t id = UINT32_MAX;  // UINT32_MAX = empty
+  };
+  struct TailScan;
+  struct Emitter;
 
   // Dedup (writer thread only).
   void DedupInsert(uint32_t ordinal, uint64_t id_hash);
@@ -126,12 +156,19 @@ class UsageIndex {
 
   // Under the exclusive lock.
   uint32_t InternMeter(std::string_view key, std::string_view spelling);
+  InstanceSlot& FindInstanceSlot(uint64_t hash);
   Result<uint32_t> InternInstance(const IndexedRecord& r);
   Partition& PartitionFor(std::string_view subscription_id);
 
+  // Writer thread, without holding mu_: merges the partition's tail into its sorted rows
+  // (built under the shared lock, swapped in under the exclusive lock).
+  void MergeTail(Partition& p);
+
   // Under the shared lock.
-  std::shared_ptr<const Scan> GetScan(const Partition& p, const AggregateQuery& q,
-                                      uint64_t as_of) const;
+  std::shared_ptr<const TailScan> GetTailScan(const Partition& p, const AggregateQuery& q,
+                                              uint64_t as_of) const;
+  Status EmitPartition(const Partition& p, const AggregateQuery& q, uint64_t as_of,
+                       const domain::AggregateKey* cursor, Emitter& out) const;
 
   // --- dedup: touched only by the publishing thread ---
   static constexpr size_t kChunkBits = 16;
@@ -140,21 +177,31 @@ class UsageIndex {
   std::vector<uint32_t> slots_;  // 0 = empty, else ordinal + 1
   size_t slot_mask_ = 0;
   uint64_t slot_count_ = 0;  // occupied slots
+  bool loading_ = false;
 
   // --- aggregation data: guarded by mu_ ---
   mutable std::shared_mutex mu_;
   uint64_t last_seq_ = 0;
   uint64_t records_ = 0;
-  std::map<std::string, std::unique_ptr<Partition>, std::less<>> partitions_;
+  // Shared with every page returned, whose rows view it; appended to under the exclusive lock.
+  std::shared_ptr<TextArena> text_;
+  std::unordered_map<std::string_view, std::unique_ptr<Partition>> partitions_;
   std::vector<MeterEntry> meters_;
-  std::unordered_map<std::string, uint32_t> meter_by_key_;
-  std::vector<uint32_t> meter_rank_;  // meter number -> position in key order
-  std::vector<std::unique_ptr<Instance>> instances_;
-  std::unordered_map<uint64_t, uint32_t> instance_by_hash_;  // first instance with that hash
+  std::unordered_map<std::string_view, uint32_t> meter_by_key_;
+  std::vector<uint32_t> meter_rank_;   // meter number -> position in key order
+  std::vector<uint32_t> meter_order_;  // position in key order -> meter number
+  std::vector<Instance> instances_;
+  // instanceData JSON (domain::FormatInstanceData) by instance ID, views into text_: apart from
+  // instances_ so that emitting rows reads a dense 16-byte-per-instance array.
+  std::vector<std::string_view> instance_data_;
+  // Open addressing from an instance hash to the first instance with that hash (the others
+  // follow through Instance::next_same_hash): one probe is usually one cache line.
+  std::vector<InstanceSlot> instance_slots_;
 
-  // Recent scans (one per page query), so the later pages of a query skip the column pass.
+  // The tail rows of recent queries' windows, sorted (one per query and snapshot), so the
+  // later pages of a query do not select and sort them again.
   mutable std::mutex scan_cache_mu_;
-  mutable std::vector<std::shared_ptr<const Scan>> scan_cache_;
+  mutable std::vector<std::shared_ptr<const TailScan>> scan_cache_;
 };
 
 template <typename Visit>

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +61,9 @@ struct AggregatePage {
   std::vector<domain::UsageAggregate> rows;  // in AggregateKey order
   bool has_more = false;                     // rows after the last one exist
   uint64_t as_of_seq = 0;                    // the snapshot used; pass it back for later pages
+  // Keeps the text the rows view (subscription and meter IDs, instanceData) alive for as long
+  // as the page, or a copy of this pointer, exists, even after the store is closed.
+  std::shared_ptr<const void> text;
 };
 
 struct StoreStats {
