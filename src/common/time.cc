@@ -98,21 +98,27 @@ Result<UtcTime> ParseUtcTime(std::string_view text) {
   if (pos != s.size()) return bad("unexpected text after the offset");
   if (oh > 23 || om > 59) return bad("offset out of range");
   micros -= sign * (oh * 3600LL + om * 60LL) * kMicrosPerSecond;
+  // An offset can carry a time at the edge of the calendar into year -1 or 10000, which RFC 3339
+  // cannot write back with four year digits.
+  static const int64_t kFirstMicros = DaysFromCivil(0, 1, 1) * kMicrosPerDay;
+  static const int64_t kEndMicros = DaysFromCivil(10000, 1, 1) * kMicrosPerDay;
+  if (micros < kFirstMicros || micros >= kEndMicros) return bad("not within years 0000-9999 UTC");
   return UtcTime{micros};
 }
 
 void AppendUtcTime(std::string& out, UtcTime t, ZoneStyle style) {
-  int64_t days = t.micros >= 0 ? t.micros / kMicrosPerDay : (t.micros - kMicrosPerDay + 1) / kMicrosPerDay;
+  int64_t days =
+      t.micros >= 0 ? t.micros / kMicrosPerDay : (t.micros - kMicrosPerDay + 1) / kMicrosPerDay;
   int64_t rem = t.micros - days * kMicrosPerDay;
   using namespace std::chrono;
   year_month_day ymd{sys_days{std::chrono::days{days}}};
   int64_t secs = rem / kMicrosPerSecond;
   int64_t frac = rem % kMicrosPerSecond;
   char buf[40];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
-                        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                        static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
-                        static_cast<int>(secs % 60));
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d",
+                        static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                        static_cast<unsigned>(ymd.day()), static_cast<int>(secs / 3600),
+                        static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
   out.append(buf, static_cast<size_t>(n));
   if (frac != 0) {
     n = std::snprintf(buf, sizeof buf, ".%06d", static_cast<int>(frac));

@@ -30,12 +30,22 @@ TEST(ParseUtcTime, KeepsMicroseconds) {
 }
 
 TEST(ParseUtcTime, RejectsMalformedText) {
-  for (std::string_view s : {"", "2024", "2024-13-01", "2024-02-30", "2024-05-01T25:00:00Z",
-                             "2024-05-01T00:00:00Q", "2024-05-01T00:00:00.Z", "9/1/2016",
-                             "2024-05-01T00:00:00.1234567Z", "2024-05-01T00:00:00+25:00",
-                             "2024-05-01X00:00:00Z", "2024-05-01T00:00:00+01:00Z"}) {
+  for (std::string_view s :
+       {"", "2024", "2024-13-01", "2024-02-30", "2024-05-01T25:00:00Z", "2024-05-01T00:00:00Q",
+        "2024-05-01T00:00:00.Z", "9/1/2016", "2024-05-01T00:00:00.1234567Z",
+        "2024-05-01T00:00:00+25:00", "2024-05-01X00:00:00Z", "2024-05-01T00:00:00+01:00Z"}) {
     EXPECT_FALSE(ParseUtcTime(s).ok()) << s;
   }
+}
+
+// Found by fuzz_time_parse: an offset moved the instant into year 10000, which then formatted
+// as five digits that did not parse back.
+TEST(ParseUtcTime, RejectsOffsetsThatLeaveFourDigitYears) {
+  EXPECT_FALSE(ParseUtcTime("9999-12-31T23:50-1123").ok());
+  EXPECT_FALSE(ParseUtcTime("0000-01-01T00:00+00:01").ok());
+  EXPECT_TRUE(ParseUtcTime("9999-12-31T23:59:59.999999Z").ok());
+  EXPECT_TRUE(ParseUtcTime("9999-12-31T12:00-11:59").ok());
+  EXPECT_TRUE(ParseUtcTime("0000-01-01T00:00Z").ok());
 }
 
 TEST(FormatUtcTime, WritesRfc3339WithAnOffset) {
