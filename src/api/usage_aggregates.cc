@@ -148,19 +148,25 @@ std::variant<HttpResponse, UsagePageRequest> CheckUsageParameters(
 // Which flavour of the API answers: it decides the aggregates' `id` and `type`.
 enum class Api { kTenant, kOperator };
 
-void WriteAggregate(JsonWriter& w, const domain::UsageAggregate& a, Api api, std::string& scratch) {
-  std::string_view ns = api == Api::kTenant ? "Microsoft.Commerce" : "Microsoft.Commerce.Admin";
-  scratch.assign(a.subscription_id).append("-").append(a.meter_id);
-  w.BeginObject();
-  w.Key("id").String("/subscriptions/" + std::string(a.subscription_id) + "/providers/" +
-                     std::string(ns) +
-                     "/UsageAggregate/" + scratch);
-  w.Key("name").String(scratch);
-  w.Key("type").String(std::string(ns) + "/UsageAggregate");
-  std::string properties;
-  domain::AppendAggregatePropertiesJson(properties, a);
-  w.Key("properties").Raw(properties);
-  w.EndObject();
+// Appends one aggregate of the `value` array (the comma before it is the caller's), straight
+// into the body: a page has a thousand of them.
+void AppendAggregate(std::string& out, const domain::UsageAggregate& a, Api api,
+                     domain::AggregatePropertiesWriter& properties) {
+  const std::string_view ns =
+      api == Api::kTenant ? "Microsoft.Commerce" : "Microsoft.Commerce.Admin";
+  out.append(R"({"id":"/subscriptions/)");
+  AppendJsonEscaped(out, a.subscription_id);
+  out.append("/providers/").append(ns).append("/UsageAggregate/");
+  const size_t name_at = out.size();
+  AppendJsonEscaped(out, a.subscription_id);
+  out.push_back('-');
+  AppendJsonEscaped(out, a.meter_id);
+  const size_t name_size = out.size() - name_at;
+  out.append(R"(","name":")");
+  out.append(out, name_at, name_size);
+  out.append(R"(","type":")").append(ns).append(R"(/UsageAggregate","properties":)");
+  properties.Append(out, a);
+  out.push_back('}');
 }
 
 }  // namespace
@@ -205,8 +211,11 @@ HttpResponse ApiService::AnswerUsagePage(const HttpRequest& request, bool operat
   r.body.reserve(page->rows.size() * 600 + 64);
   JsonWriter w(r.body);
   w.BeginObject().Key("value").BeginArray();
-  std::string scratch;
-  for (const domain::UsageAggregate& a : page->rows) WriteAggregate(w, a, api, scratch);
+  domain::AggregatePropertiesWriter properties;
+  for (size_t i = 0; i < page->rows.size(); ++i) {
+    if (i > 0) r.body.push_back(',');
+    AppendAggregate(r.body, page->rows[i], api, properties);
+  }
   w.EndArray();
   if (page->has_more && !page->rows.empty()) {
     const ContinuationToken next{page->rows.back().key.ToKey(), page->as_of_seq};
@@ -306,14 +315,10 @@ HttpResponse ApiService::GetSubscriberUsageAggregates(const HttpRequest& request
           p.query.subscription_ids = {id};
           return std::nullopt;
         }
-        Result<std::vector<domain::Subscription>> all = store_.ListSubscriptions();
-        if (!all.ok()) return ErrorResponse(all.status());
-        for (const domain::Subscription& s : *all) {
-          if (domain::IsDirectTenantOf(s, provider_id, default_provider->id)) {
-            p.query.subscription_ids.push_back(s.id);
-          }
-        }
-        std::sort(p.query.subscription_ids.begin(), p.query.subscription_ids.end());
+        Result<std::shared_ptr<const std::vector<std::string>>> tenants =
+            store_.DirectTenantIds(provider_id);
+        if (!tenants.ok()) return ErrorResponse(tenants.status());
+        p.query.subscription_ids = **tenants;  // sorted
         p.token_scope = "tenants-of:" + provider_id;
         return std::nullopt;
       });

@@ -14,6 +14,9 @@ namespace tally {
 
 // Appends `s` as a JSON string literal (quotes included), escaping as RFC 8259 requires.
 void AppendJsonString(std::string& out, std::string_view s);
+// Appends the escaped characters of `s` without the quotes, to build one string literal from
+// several pieces.
+void AppendJsonEscaped(std::string& out, std::string_view s);
 
 class JsonWriter {
  public:

@@ -106,26 +106,54 @@ Result<UtcTime> ParseUtcTime(std::string_view text) {
   return UtcTime{micros};
 }
 
+namespace {
+
+// Writes v (0-99) as two digits.
+void PutTwoDigits(char* at, int64_t v) {
+  at[0] = static_cast<char>('0' + v / 10);
+  at[1] = static_cast<char>('0' + v % 10);
+}
+
+}  // namespace
+
+// Written by hand rather than with snprintf: API pages format two times per aggregate.
 void AppendUtcTime(std::string& out, UtcTime t, ZoneStyle style) {
   int64_t days =
       t.micros >= 0 ? t.micros / kMicrosPerDay : (t.micros - kMicrosPerDay + 1) / kMicrosPerDay;
   int64_t rem = t.micros - days * kMicrosPerDay;
   using namespace std::chrono;
   year_month_day ymd{sys_days{std::chrono::days{days}}};
+  const int year = static_cast<int>(ymd.year());
   int64_t secs = rem / kMicrosPerSecond;
   int64_t frac = rem % kMicrosPerSecond;
-  char buf[40];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d",
-                        static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                        static_cast<unsigned>(ymd.day()), static_cast<int>(secs / 3600),
-                        static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
-  out.append(buf, static_cast<size_t>(n));
-  if (frac != 0) {
-    n = std::snprintf(buf, sizeof buf, ".%06d", static_cast<int>(frac));
-    std::string_view f(buf, static_cast<size_t>(n));
-    while (f.back() == '0') f.remove_suffix(1);
-    out.append(f);
+  char buf[32];
+  size_t n = 0;
+  if (year >= 0 && year <= 9999) {
+    PutTwoDigits(buf, year / 100);
+    PutTwoDigits(buf + 2, year % 100);
+    n = 4;
+  } else {  // outside RFC 3339; only reachable for instants no parser produced
+    n = static_cast<size_t>(std::snprintf(buf, sizeof buf, "%05d", year));
   }
+  buf[n] = '-';
+  PutTwoDigits(buf + n + 1, static_cast<unsigned>(ymd.month()));
+  buf[n + 3] = '-';
+  PutTwoDigits(buf + n + 4, static_cast<unsigned>(ymd.day()));
+  buf[n + 6] = 'T';
+  PutTwoDigits(buf + n + 7, secs / 3600);
+  buf[n + 9] = ':';
+  PutTwoDigits(buf + n + 10, secs / 60 % 60);
+  buf[n + 12] = ':';
+  PutTwoDigits(buf + n + 13, secs % 60);
+  n += 15;
+  if (frac != 0) {
+    buf[n++] = '.';
+    for (int64_t scale = 100000; scale > 0 && frac != 0; scale /= 10) {
+      buf[n++] = static_cast<char>('0' + frac / scale);
+      frac %= scale;
+    }
+  }
+  out.append(buf, n);
   out.append(style == ZoneStyle::kZ ? "Z" : "+00:00");
 }
 

@@ -54,6 +54,12 @@ TEST(FormatUtcTime, WritesRfc3339WithAnOffset) {
   EXPECT_EQ(FormatUtcTime(t, ZoneStyle::kPlusZero), "2024-05-01T13:00:00+00:00");
   EXPECT_EQ(FormatUtcTime(UtcTime{k2024May1 + 500000}), "2024-05-01T00:00:00.5Z");
   EXPECT_EQ(FormatUtcTime(UtcTime{-kMicrosPerHour}), "1969-12-31T23:00:00Z");
+  EXPECT_EQ(FormatUtcTime(UtcTime{k2024May1 + 1}), "2024-05-01T00:00:00.000001Z");
+  EXPECT_EQ(FormatUtcTime(UtcTime{k2024May1 + 123450}), "2024-05-01T00:00:00.12345Z");
+  EXPECT_EQ(FormatUtcTime(UtcTime{ParseMicros("0000-01-01T00:00:00Z")}), "0000-01-01T00:00:00Z");
+  EXPECT_EQ(FormatUtcTime(UtcTime{ParseMicros("9999-12-31T23:59:59.999999Z")}),
+            "9999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(FormatUtcTime(UtcTime{ParseMicros("0987-06-05T04:03:02Z")}), "0987-06-05T04:03:02Z");
 }
 
 TEST(UsageHour, RequiresAnAlignedHourAndKnowsItsDay) {

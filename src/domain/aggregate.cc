@@ -40,16 +40,43 @@ std::string FormatInstanceData(std::string_view resource_uri, std::string_view l
   return out;
 }
 
-void AppendAggregatePropertiesJson(std::string& out, const UsageAggregate& a) {
+namespace {
+
+// `escaped_instance_data`: the instanceData text escaped for a JSON string, without quotes.
+void AppendProperties(std::string& out, const UsageAggregate& a,
+                      std::string_view escaped_instance_data) {
   JsonWriter w(out);
   w.BeginObject();
   w.Key("subscriptionId").String(a.subscription_id);
   w.Key("usageStartTime").Time(a.usage_start, ZoneStyle::kPlusZero);
   w.Key("usageEndTime").Time(a.usage_end, ZoneStyle::kPlusZero);
-  w.Key("instanceData").String(a.instance_data);
+  w.Key("instanceData").Raw("\"");
+  out.append(escaped_instance_data);
+  out.push_back('"');
   w.Key("quantity").Number(a.quantity);
   w.Key("meterId").String(a.meter_id);
   w.EndObject();
+}
+
+}  // namespace
+
+void AppendAggregatePropertiesJson(std::string& out, const UsageAggregate& a) {
+  std::string escaped;
+  AppendJsonEscaped(escaped, a.instance_data);
+  AppendProperties(out, a, escaped);
+}
+
+void AggregatePropertiesWriter::Append(std::string& out, const UsageAggregate& a) {
+  auto [it, inserted] = escaped_.try_emplace(a.instance_data.data());
+  Escaped& e = it->second;
+  // The same address with another length would be another string only if the page's text
+  // were freed and reused, which a writer used within one page never sees; checked anyway.
+  if (inserted || e.size != a.instance_data.size()) {
+    e.size = a.instance_data.size();
+    e.text.clear();
+    AppendJsonEscaped(e.text, a.instance_data);
+  }
+  AppendProperties(out, a, e.text);
 }
 
 }  // namespace tally::domain

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/decimal.h"
 #include "common/status.h"
@@ -64,5 +65,21 @@ std::string FormatInstanceData(std::string_view resource_uri, std::string_view l
 // The `properties` object of the API's UsageAggregate (contract §1), as one line of JSON:
 // subscriptionId, usageStartTime, usageEndTime, instanceData, quantity, meterId.
 void AppendAggregatePropertiesJson(std::string& out, const UsageAggregate& a);
+
+// The same for many rows of one page, faster: instanceData is a JSON text inside a JSON string,
+// so escaping it is most of the work, and an instance recurs on many rows. Each distinct
+// instanceData (by address: the rows' views into their page's text) is escaped once. Use one
+// writer per page: it must not outlive the text the rows view. Not thread-safe.
+class AggregatePropertiesWriter {
+ public:
+  void Append(std::string& out, const UsageAggregate& a);
+
+ private:
+  struct Escaped {
+    size_t size = 0;  // of the instanceData text
+    std::string text;
+  };
+  std::unordered_map<const char*, Escaped> escaped_;  // by instance_data.data()
+};
 
 }  // namespace tally::domain

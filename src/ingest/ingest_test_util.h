@@ -103,6 +103,10 @@ class FakeUsageStore final : public store::UsageStore {
   }
   Status SaveSubscription(const domain::Subscription&) override { return Internal("not faked"); }
   Result<domain::Subscription> DefaultProvider() override { return Internal("not faked"); }
+  Result<std::shared_ptr<const std::vector<std::string>>> DirectTenantIds(
+      const std::string&) override {
+    return Internal("not faked");
+  }
   Status SaveApiKey(const domain::ApiKey&) override { return Internal("not faked"); }
   Result<std::optional<domain::ApiKey>> FindApiKey(const std::string&) override {
     return Internal("not faked");

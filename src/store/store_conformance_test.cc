@@ -166,6 +166,38 @@ TEST_P(StoreConformance, UnknownSubscriptionAndMeterAreRegistered) {
   EXPECT_EQ(meters->size(), domain::MeterCatalog::Builtin().meters().size() + 1);
 }
 
+TEST_P(StoreConformance, DirectTenantIdsFollowEverySubscriptionChange) {
+  const std::string default_id = store_->DefaultProvider()->id;
+  auto tenants_of = [&](const std::string& provider) {
+    auto ids = store_->DirectTenantIds(provider);
+    EXPECT_TRUE(ids.ok()) << ids.status().ToString();
+    return ids.ok() ? **ids : std::vector<std::string>{};
+  };
+  EXPECT_EQ(tenants_of(default_id), std::vector<std::string>{});
+  // First seen in usage: a tenant of the Default Provider.
+  Append({MakeRecord("a", SubId(9), "Custom.Meter-1", kDay0, "1")}, Reported(kDay0 + 1));
+  Append({MakeRecord("b", SubId(3), "Custom.Meter-1", kDay0, "1")}, Reported(kDay0 + 1));
+  const auto before = store_->DirectTenantIds(default_id);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(**before, (std::vector<std::string>{SubId(3), SubId(9)}));
+
+  domain::Subscription delegated;
+  delegated.id = SubId(0xab);
+  delegated.kind = domain::SubscriptionKind::kProvider;
+  ASSERT_TRUE(store_->SaveSubscription(delegated).ok());
+  auto moved = store_->FindSubscription(SubId(9));
+  ASSERT_TRUE(moved.ok() && moved->has_value());
+  domain::Subscription tenant = **moved;
+  tenant.provider_id = AsciiUpper(SubId(0xab));  // IDs are matched case-insensitively
+  ASSERT_TRUE(store_->SaveSubscription(tenant).ok());
+
+  EXPECT_EQ(tenants_of(default_id), (std::vector<std::string>{SubId(3), SubId(0xab)}));
+  EXPECT_EQ(tenants_of(AsciiUpper(SubId(0xab))), std::vector<std::string>{SubId(9)});
+  EXPECT_EQ(tenants_of(SubId(3)), std::vector<std::string>{});
+  // A list handed out earlier never changes.
+  EXPECT_EQ(**before, (std::vector<std::string>{SubId(3), SubId(9)}));
+}
+
 TEST_P(StoreConformance, MetersMatchCaseInsensitivelyAndUseCanonicalSpelling) {
   std::string sub = SubId(1);
   Append({MakeRecord("a", sub, "f271a8a388c44d93956a063e1d2fa80b", kDay0, "1"),

@@ -57,6 +57,11 @@ class ReopeningStore final : public UsageStore {
     TALLY_RETURN_IF_ERROR(Reopen());
     return inner_->DefaultProvider();
   }
+  Result<std::shared_ptr<const std::vector<std::string>>> DirectTenantIds(
+      const std::string& provider_id) override {
+    TALLY_RETURN_IF_ERROR(Reopen());
+    return inner_->DirectTenantIds(provider_id);
+  }
   Status SaveApiKey(const domain::ApiKey& key) override {
     TALLY_RETURN_IF_ERROR(Reopen());
     return inner_->SaveApiKey(key);

@@ -108,6 +108,11 @@ class UsageStore {
   virtual Status SaveSubscription(const domain::Subscription& subscription) = 0;
   // The data directory's Default Provider Subscription (created when the store is created).
   virtual Result<domain::Subscription> DefaultProvider() = 0;
+  // The IDs of the direct tenants of `provider_id` (lower case; domain::IsDirectTenantOf),
+  // sorted. The operator API asks on every page, so stores keep the answer until a
+  // subscription changes; the list returned never changes.
+  virtual Result<std::shared_ptr<const std::vector<std::string>>> DirectTenantIds(
+      const std::string& provider_id) = 0;
 
   virtual Status SaveApiKey(const domain::ApiKey& key) = 0;
   virtual Result<std::optional<domain::ApiKey>> FindApiKey(const std::string& key_id) = 0;

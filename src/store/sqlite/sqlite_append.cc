@@ -416,6 +416,7 @@ void SqliteStore::ProcessAppends(const std::vector<Job*>& jobs) {
       meters_.emplace(std::move(key), std::move(m));
     }
     for (auto& sub : new_subscriptions) subscriptions_.emplace(sub.id, std::move(sub));
+    if (!new_subscriptions.empty()) ForgetDirectTenants();
   }
   if (!published_ok.ok()) {
     // The records are durable but the index cannot show them; reopening rebuilds it.

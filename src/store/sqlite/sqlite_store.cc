@@ -517,7 +517,31 @@ Status SqliteStore::SaveSubscription(const domain::Subscription& subscription) {
   s.provider_id = AsciiLower(s.provider_id);
   return RunMetaWrite(
       [this, s]() -> Status { return InsertSubscription(s); },
-      [this, s] { subscriptions_[s.id] = s; });
+      [this, s] {
+        subscriptions_[s.id] = s;
+        ForgetDirectTenants();
+      });
+}
+
+Result<std::shared_ptr<const std::vector<std::string>>> SqliteStore::DirectTenantIds(
+    const std::string& provider_id) {
+  const std::string provider = AsciiLower(provider_id);
+  std::shared_lock lock(meta_mu_);
+  std::lock_guard cache_lock(direct_tenants_mu_);
+  auto it = direct_tenants_.find(provider);
+  if (it != direct_tenants_.end()) return it->second;
+  auto ids = std::make_shared<std::vector<std::string>>();
+  for (const auto& [id, s] : subscriptions_) {  // a std::map: already in ID order
+    if (domain::IsDirectTenantOf(s, provider, default_provider_id_)) ids->push_back(id);
+  }
+  std::shared_ptr<const std::vector<std::string>> answer = std::move(ids);
+  direct_tenants_.emplace(provider, answer);
+  return answer;
+}
+
+void SqliteStore::ForgetDirectTenants() {
+  std::lock_guard cache_lock(direct_tenants_mu_);
+  direct_tenants_.clear();
 }
 
 Result<domain::Subscription> SqliteStore::DefaultProvider() {

@@ -51,6 +51,8 @@ class SqliteStore final : public UsageStore {
   Status SaveMeter(const domain::Meter& meter) override;
   Result<std::vector<domain::Subscription>> ListSubscriptions() override;
   Result<std::optional<domain::Subscription>> FindSubscription(const std::string& id) override;
+  Result<std::shared_ptr<const std::vector<std::string>>> DirectTenantIds(
+      const std::string& provider_id) override;
   Status SaveSubscription(const domain::Subscription& subscription) override;
   Result<domain::Subscription> DefaultProvider() override;
   Status SaveApiKey(const domain::ApiKey& key) override;
@@ -105,6 +107,8 @@ class SqliteStore final : public UsageStore {
   // Enqueues a job and waits for the writer to finish it.
   void RunOnWriter(Job& job);
   Status RunMetaWrite(std::function<Status()> write, std::function<void()> publish);
+  // Drops the DirectTenantIds answers; called with meta_mu_ held exclusively.
+  void ForgetDirectTenants();
 
   // The meter ID to store and emit for `meter_id`, and its key; nullptr meter when unknown.
   const domain::Meter* FindMeterLocked(const std::string& key) const;
@@ -133,6 +137,10 @@ class SqliteStore final : public UsageStore {
   mutable std::shared_mutex meta_mu_;
   std::map<std::string, domain::Meter> meters_;  // by key; custom and unknown only
   std::map<std::string, domain::Subscription> subscriptions_;
+  // DirectTenantIds answers by provider ID, computed on demand under a shared meta_mu_ (hence
+  // its own mutex) and dropped whenever subscriptions_ changes.
+  std::mutex direct_tenants_mu_;
+  std::map<std::string, std::shared_ptr<const std::vector<std::string>>> direct_tenants_;
   std::map<std::string, domain::ApiKey> api_keys_;
   std::string default_provider_id_;
 
