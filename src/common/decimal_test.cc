@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace tally {
 namespace {
 
@@ -25,6 +27,14 @@ TEST(Decimal, FormatsShortestExactText) {
   EXPECT_EQ(RoundTrip("1.0000000000000000000"), "1");
   EXPECT_EQ(RoundTrip("99999999999999999999.999999999999999"),
             "99999999999999999999.999999999999999");
+  EXPECT_EQ(RoundTrip("18446744073709551616.5"), "18446744073709551616.5");  // 2^64 + 0.5
+  EXPECT_EQ(RoundTrip("-18446744073709551615.000000000000001"),
+            "-18446744073709551615.000000000000001");
+  // Sums may exceed what Parse accepts; the extremes of the raw range still format exactly.
+  EXPECT_EQ(Decimal::FromRaw(std::numeric_limits<Decimal::Raw>::min()).ToString(),
+            "-170141183460469231731687.303715884105728");
+  EXPECT_EQ(Decimal::FromRaw(std::numeric_limits<Decimal::Raw>::max()).ToString(),
+            "170141183460469231731687.303715884105727");
 }
 
 TEST(Decimal, RejectsWhatIsNotAnExactDecimal) {
