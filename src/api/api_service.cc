@@ -38,6 +38,10 @@ ApiService::ApiService(store::UsageStore& store, ingest::IngestService& ingest,
               "/subscriptions/{subscriptionId}/providers/Microsoft.Commerce/"
               "subscriberUsageAggregates",
               subscriber_usage, Router::Case::kInsensitive);
+  router_.Add(
+      Method::kGet, "/v1/customers/{customerId}/subscriptions/{subscriptionId}/utilizations/azure",
+      [this](const HttpRequest& r, const PathParams& p) { return GetAzureUtilizations(r, p); },
+      Router::Case::kInsensitive);
   // The same paths without a subscription: SubscriptionIdMissingInRequest, not 404.
   const auto missing = [this](const HttpRequest& r, const PathParams&) {
     return SubscriptionIdMissing(r);

@@ -13,6 +13,8 @@
 //   GET  /subscriptions/{providerId}/providers/Microsoft.Commerce.Admin/subscriberUsageAggregates
 //                    the operator usage API (operator key acting for that provider), also
 //                    under the legacy path .../Microsoft.Commerce/subscriberUsageAggregates
+//   GET  /v1/customers/{customerId}/subscriptions/{subscriptionId}/utilizations/azure
+//                    the Partner Center utilization API (partner_center.cc)
 //
 // The referenced services must outlive it. Thread-safe: Handle may run on many threads.
 #pragma once
@@ -60,7 +62,23 @@ class ApiService {
       std::function<std::optional<HttpResponse>(const QueryString&, UsagePageRequest&)>;
 
  private:
-  class QuerySlot;
+  // A bounded number of usage queries run at once (step 8 of docs/api.md); the rest are told
+  // to come back.
+  class QuerySlot {
+   public:
+    explicit QuerySlot(const ApiService& service) : service_(service) {
+      acquired_ =
+          service_.queries_in_flight_.fetch_add(1) < service_.options_.max_concurrent_queries;
+    }
+    ~QuerySlot() { service_.queries_in_flight_.fetch_sub(1); }
+    QuerySlot(const QuerySlot&) = delete;
+    QuerySlot& operator=(const QuerySlot&) = delete;
+    bool acquired() const { return acquired_; }
+
+   private:
+    const ApiService& service_;
+    bool acquired_ = false;
+  };
 
   HttpResponse Healthz(const HttpRequest& request) const;
   HttpResponse Readyz(const HttpRequest& request) const;
@@ -70,6 +88,7 @@ class ApiService {
   HttpResponse GetSubscriberUsageAggregates(const HttpRequest& request,
                                             const PathParams& params) const;
   HttpResponse SubscriptionIdMissing(const HttpRequest& request) const;
+  HttpResponse GetAzureUtilizations(const HttpRequest& request, const PathParams& params) const;
   HttpResponse AnswerUsagePage(const HttpRequest& request, bool operator_api,
                                const SubscriptionSelector& select) const;
 

@@ -1,6 +1,7 @@
 #include "api/api_service.h"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -70,8 +71,10 @@ class ApiServiceTest : public ::testing::Test {
   }
 
   HttpResponse Send(Method method, std::string target, const std::string& token,
-                    std::string body = "", std::string content_type = "application/x-ndjson") {
+                    std::string body = "", std::string content_type = "application/x-ndjson",
+                    HeaderList extra_headers = {}) {
     HttpRequest r;
+    r.headers = std::move(extra_headers);
     r.method = method;
     r.target = std::move(target);
     r.local_authority = "127.0.0.1:9";
@@ -189,6 +192,133 @@ TEST_F(ApiServiceTest, FailedCommitMakesIngestAndReadyz503) {
   const HttpResponse ready = Send(Method::kGet, "/readyz", "");
   EXPECT_EQ(ready.status, 503);
   EXPECT_EQ(Send(Method::kGet, "/healthz", "").status, 200);
+}
+
+// The Partner Center utilization API (partner_center.cc).
+class PartnerCenterTest : public ApiServiceTest {
+ protected:
+  static constexpr char kCustomer[] = "c0000000-0000-4000-8000-00000000000c";
+
+  void SetUp() override {
+    ApiServiceTest::SetUp();
+    domain::Customer c;
+    c.id = kCustomer;
+    c.name = "Contoso";
+    c.subscription_ids = {kSub};
+    ASSERT_TRUE(store_->SaveCustomer(c).ok());
+  }
+
+  static std::string Target(const std::string& customer, const std::string& sub,
+                            const std::string& extra = "") {
+    return "/v1/customers/" + customer + "/subscriptions/" + sub +
+           "/utilizations/azure?start_time=2024-05-02T00:00:00Z&end_time=2024-05-03T00:00:00Z" +
+           extra;
+  }
+
+  HttpResponse Get(const std::string& target, const std::string& token,
+                   HeaderList headers = {}) {
+    return Send(Method::kGet, target, token, "", "application/json", std::move(headers));
+  }
+};
+
+TEST_F(PartnerCenterTest, PagesUtilizationRecordsThroughLinksNext) {
+  ASSERT_EQ(Send(Method::kPost, "/v1/usage/records", operator_, Records(1001)).status, 200);
+  const HttpResponse first = Get(Target(kCustomer, kSub, "&granularity=Hourly"), tenant_);
+  ASSERT_EQ(first.status, 200) << first.body;
+  simdjson::dom::parser parser;
+  simdjson::dom::element page = parser.parse(first.body);
+  EXPECT_EQ(int64_t(page["totalCount"]), 1000);
+  EXPECT_EQ(simdjson::dom::array(page["items"]).size(), 1000u);
+  EXPECT_EQ(std::string_view(page["attributes"]["objectType"]), "Collection");
+
+  simdjson::dom::element record = page["items"].at(0);
+  EXPECT_EQ(std::string_view(record["usageStartTime"]), "2024-05-01T10:00:00+00:00");
+  EXPECT_EQ(std::string_view(record["usageEndTime"]), "2024-05-01T11:00:00+00:00");
+  EXPECT_EQ(std::string_view(record["resource"]["id"]), kMeter);
+  EXPECT_EQ(std::string_view(record["resource"]["name"]), "Static IP Address Usage");
+  EXPECT_EQ(std::string_view(record["resource"]["region"]), "Azure Stack");
+  EXPECT_EQ(double(record["quantity"]), 1.0);
+  EXPECT_EQ(std::string_view(record["attributes"]["objectType"]), "AzureUtilizationRecord");
+  simdjson::dom::element instance = record["instanceData"];
+  EXPECT_EQ(std::string_view(instance["location"]), "local");
+  EXPECT_EQ(std::string_view(instance["resourceUri"]).substr(0, 15), "/subscriptions/");
+  EXPECT_EQ(std::string_view(instance["partNumber"]), "");
+  EXPECT_EQ(std::string_view(instance["additionalInfo"]["azureStack.MeterId"]), kMeter);
+  EXPECT_EQ(std::string_view(instance["additionalInfo"]["azureStack.SubscriptionId"]), kSub);
+  EXPECT_EQ(std::string_view(instance["additionalInfo"]["azureStack.EventDateTime"]),
+            "05/01/2024 10:00:00");
+
+  // links.next: relative to /v1/, the original query plus seek_operation=Next, the token in
+  // a header.
+  const std::string uri{std::string_view(page["links"]["next"]["uri"])};
+  EXPECT_EQ(uri.rfind("customers/" + std::string(kCustomer) + "/subscriptions/", 0), 0u) << uri;
+  EXPECT_NE(uri.find("granularity=Hourly"), std::string::npos);
+  EXPECT_NE(uri.find("seek_operation=Next"), std::string::npos);
+  simdjson::dom::element header = page["links"]["next"]["headers"].at(0);
+  EXPECT_EQ(std::string_view(header["key"]), "MS-ContinuationToken");
+  const std::string token{std::string_view(header["value"])};
+
+  const HttpResponse second = Get("/v1/" + uri, tenant_, {{"MS-ContinuationToken", token}});
+  ASSERT_EQ(second.status, 200) << second.body;
+  simdjson::dom::element last = parser.parse(second.body);
+  EXPECT_EQ(int64_t(last["totalCount"]), 1);
+  EXPECT_EQ(last["links"]["next"].error(), simdjson::NO_SUCH_FIELD);
+
+  // The token belongs to its query; without it, Next cannot go on.
+  const HttpResponse daily = Get(Target(kCustomer, kSub, "&seek_operation=Next"), tenant_,
+                                 {{"MS-ContinuationToken", token}});
+  EXPECT_EQ(daily.status, 400) << daily.body;
+  EXPECT_EQ(Get("/v1/" + uri, tenant_).status, 400);
+
+  // size pages by fewer; Daily (the default) sums the day.
+  const HttpResponse small = Get(Target(kCustomer, kSub, "&size=10"), operator_);
+  ASSERT_EQ(small.status, 200) << small.body;
+  EXPECT_EQ(int64_t(parser.parse(small.body)["totalCount"]), 10);
+}
+
+TEST_F(PartnerCenterTest, RefusesWithPartnerCenterErrorBodies) {
+  struct Case {
+    std::string target;
+    std::string token;
+    int status;
+    std::string code;
+  };
+  const std::string other_customer = "d0000000-0000-4000-8000-00000000000d";
+  const std::vector<Case> cases = {
+      {Target(kCustomer, kSub), "", 401, "AuthenticationFailed"},
+      {Target(kCustomer, kOtherSub), tenant_, 403, "AuthorizationFailed"},
+      {Target(kCustomer, kSub), reporter_, 403, "AuthorizationFailed"},
+      {Target(other_customer, kSub), tenant_, 404, "NotFound"},
+      {Target(kCustomer, kOtherSub), operator_, 404, "NotFound"},
+      {"/v1/customers/" + std::string(kCustomer) + "/subscriptions/" + kSub +
+           "/utilizations/azure?end_time=2024-05-03T00:00:00Z",
+       tenant_, 400, "InvalidInput"},
+      {Target(kCustomer, kSub, "&start_time=yesterday"), tenant_, 400, "InvalidInput"},
+      {"/v1/customers/" + std::string(kCustomer) + "/subscriptions/" + kSub +
+           "/utilizations/azure?start_time=2024-05-02T00:30:00Z&end_time=2024-05-03",
+       tenant_, 400, "InvalidInput"},
+      {"/v1/customers/" + std::string(kCustomer) + "/subscriptions/" + kSub +
+           "/utilizations/azure?start_time=2024-05-02&end_time=2024-07-01",
+       tenant_, 400, "InvalidInput"},
+      {Target(kCustomer, kSub, "&granularity=weekly"), tenant_, 400, "InvalidInput"},
+      {Target(kCustomer, kSub, "&show_details=maybe"), tenant_, 400, "InvalidInput"},
+      {Target(kCustomer, kSub, "&size=0"), tenant_, 400, "InvalidInput"},
+      {Target(kCustomer, kSub, "&size=1001"), tenant_, 400, "InvalidInput"},
+      {Target(kCustomer, kSub, "&seek_operation=Previous"), tenant_, 400, "InvalidInput"},
+  };
+  for (const Case& c : cases) {
+    const HttpResponse r = Get(c.target, c.token);
+    EXPECT_EQ(r.status, c.status) << c.target << "\n" << r.body;
+    simdjson::dom::parser parser;
+    simdjson::dom::element body;
+    ASSERT_EQ(parser.parse(r.body).get(body), simdjson::SUCCESS) << r.body;
+    EXPECT_EQ(std::string_view(body["code"]), c.code) << c.target;
+    EXPECT_FALSE(std::string_view(body["description"]).empty());
+    EXPECT_EQ(std::string_view(body["source"]), "Tally");
+    EXPECT_EQ(body["error"].error(), simdjson::NO_SUCH_FIELD);
+  }
+  EXPECT_EQ(Get(Target(kCustomer, kSub, "&show_details=False&granularity=daily"), tenant_).status,
+            200);
 }
 
 }  // namespace

@@ -171,22 +171,6 @@ void AppendAggregate(std::string& out, const domain::UsageAggregate& a, Api api,
 
 }  // namespace
 
-// Step 8: a bounded number of usage queries run at once; the rest are told to come back.
-class ApiService::QuerySlot {
- public:
-  explicit QuerySlot(const ApiService& service) : service_(service) {
-    acquired_ = service_.queries_in_flight_.fetch_add(1) < service_.options_.max_concurrent_queries;
-  }
-  ~QuerySlot() { service_.queries_in_flight_.fetch_sub(1); }
-  QuerySlot(const QuerySlot&) = delete;
-  QuerySlot& operator=(const QuerySlot&) = delete;
-  bool acquired() const { return acquired_; }
-
- private:
-  const ApiService& service_;
-  bool acquired_ = false;
-};
-
 HttpResponse ApiService::AnswerUsagePage(const HttpRequest& request, bool operator_api,
                                          const SubscriptionSelector& select) const {
   std::variant<HttpResponse, UsagePageRequest> checked = CheckUsageParameters(request, clock_, select);

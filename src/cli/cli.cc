@@ -141,6 +141,28 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
   AddDataDir(keys_revoke, keys_revoke_args.data_dir);
   keys_revoke->add_option("keyid", keys_revoke_args.key_id, "key ID")->required();
 
+  CLI::App* customers = app.add_subcommand(
+      "customers", "group tenant subscriptions by customer (the Partner Center utilization API)");
+  customers->require_subcommand(1);
+  CustomersAddArgs customers_add_args;
+  std::string customer_name;
+  CLI::App* customers_add = customers->add_subcommand(
+      "add", "add a customer, or update one: --subscription adds to its subscriptions, --remove "
+             "takes from them; a subscription belongs to at most one customer");
+  AddDataDir(customers_add, customers_add_args.data_dir);
+  customers_add->add_option("--id", customers_add_args.id, "customer ID (GUID: its tenant ID)")
+      ->required();
+  CLI::Option* customer_name_opt = customers_add->add_option("--name", customer_name, "name");
+  customers_add->add_option("--subscription", customers_add_args.subscriptions,
+                            "tenant subscription to add (repeatable)");
+  customers_add->add_option("--remove", customers_add_args.remove,
+                            "subscription to remove (repeatable)");
+  ListArgs customers_list_args;
+  CLI::App* customers_list = customers->add_subcommand("list", "list customers");
+  AddDataDir(customers_list, customers_list_args.data_dir);
+  customers_list->add_option("--format", customers_list_args.format, "table or jsonl")
+      ->capture_default_str();
+
   SimulateArgs sim_args;
   CLI::App* sim = app.add_subcommand(
       "simulate",
@@ -198,6 +220,11 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
   if (*keys_create) return RunKeysCreate(keys_create_args, env);
   if (*keys_list) return RunKeysList(keys_list_args, env);
   if (*keys_revoke) return RunKeysRevoke(keys_revoke_args, env);
+  if (*customers_add) {
+    if (customer_name_opt->count() > 0) customers_add_args.name = customer_name;
+    return RunCustomersAdd(customers_add_args, env);
+  }
+  if (*customers_list) return RunCustomersList(customers_list_args, env);
   if (*sim) {
     sim_args.to_data_dir = sim_dir->count() > 0;
     return RunSimulate(sim_args, env);

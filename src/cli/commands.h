@@ -112,6 +112,16 @@ struct KeysRevokeArgs {
 };
 int RunKeysRevoke(const KeysRevokeArgs& args, CliEnv& env);
 
+struct CustomersAddArgs {
+  std::string data_dir;
+  std::string id;
+  std::optional<std::string> name;
+  std::vector<std::string> subscriptions;  // added to the customer
+  std::vector<std::string> remove;         // taken from it
+};
+int RunCustomersAdd(const CustomersAddArgs& args, CliEnv& env);
+int RunCustomersList(const ListArgs& args, CliEnv& env);
+
 struct SimulateArgs {
   std::string data_dir;
   bool to_data_dir = false;  // --data-dir was given explicitly

@@ -107,6 +107,11 @@ class FakeUsageStore final : public store::UsageStore {
       const std::string&) override {
     return Internal("not faked");
   }
+  Status SaveCustomer(const domain::Customer&) override { return Internal("not faked"); }
+  Result<std::vector<domain::Customer>> ListCustomers() override { return Internal("not faked"); }
+  Result<std::optional<domain::Customer>> FindCustomer(const std::string&) override {
+    return Internal("not faked");
+  }
   Status SaveApiKey(const domain::ApiKey&) override { return Internal("not faked"); }
   Result<std::optional<domain::ApiKey>> FindApiKey(const std::string&) override {
     return Internal("not faked");

@@ -198,6 +198,53 @@ TEST_P(StoreConformance, DirectTenantIdsFollowEverySubscriptionChange) {
   EXPECT_EQ(**before, (std::vector<std::string>{SubId(3), SubId(9)}));
 }
 
+TEST_P(StoreConformance, CustomersGroupSubscriptionsAndOwnEachAtMostOnce) {
+  domain::Customer contoso;
+  contoso.id = AsciiUpper(SubId(0xc1));
+  contoso.name = "Contoso";
+  contoso.subscription_ids = {SubId(2), AsciiUpper(SubId(0xa1))};
+  contoso.created = UtcTime{77};
+  ASSERT_TRUE(store_->SaveCustomer(contoso).ok());
+  domain::Customer fabrikam;
+  fabrikam.id = SubId(0xf1);
+  fabrikam.name = "Fabrikam";
+  fabrikam.subscription_ids = {SubId(3)};
+  ASSERT_TRUE(store_->SaveCustomer(fabrikam).ok());
+
+  // A subscription of another customer is refused, the whole change with it, and the store
+  // goes on accepting writes.
+  domain::Customer steal = fabrikam;
+  steal.subscription_ids = {SubId(3), SubId(2)};
+  Status refused = store_->SaveCustomer(steal);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find(SubId(2)), std::string::npos) << refused.ToString();
+  EXPECT_TRUE(store_->WriteHealth().ok());
+  domain::Customer bad;
+  bad.id = "not-a-guid";
+  EXPECT_EQ(store_->SaveCustomer(bad).code(), StatusCode::kInvalidArgument);
+
+  auto found = store_->FindCustomer(SubId(0xc1));
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->id, SubId(0xc1));
+  EXPECT_EQ((*found)->name, "Contoso");
+  EXPECT_EQ((*found)->created, UtcTime{77});
+  EXPECT_EQ((*found)->subscription_ids, (std::vector<std::string>{SubId(2), SubId(0xa1)}));
+  auto other = store_->FindCustomer(SubId(0xf1));
+  ASSERT_TRUE(other.ok() && other->has_value());
+  EXPECT_EQ((*other)->subscription_ids, std::vector<std::string>{SubId(3)});
+
+  // Replacing a customer replaces its list, which frees a subscription for another.
+  contoso.subscription_ids = {SubId(0xa1)};
+  ASSERT_TRUE(store_->SaveCustomer(contoso).ok());
+  ASSERT_TRUE(store_->SaveCustomer(steal).ok());
+  auto all = store_->ListCustomers();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].subscription_ids, std::vector<std::string>{SubId(0xa1)});
+  EXPECT_EQ((*all)[1].subscription_ids, (std::vector<std::string>{SubId(2), SubId(3)}));
+  EXPECT_FALSE(store_->FindCustomer(SubId(0xc2))->has_value());
+}
+
 TEST_P(StoreConformance, MetersMatchCaseInsensitivelyAndUseCanonicalSpelling) {
   std::string sub = SubId(1);
   Append({MakeRecord("a", sub, "f271a8a388c44d93956a063e1d2fa80b", kDay0, "1"),

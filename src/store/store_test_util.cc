@@ -62,6 +62,18 @@ class ReopeningStore final : public UsageStore {
     TALLY_RETURN_IF_ERROR(Reopen());
     return inner_->DirectTenantIds(provider_id);
   }
+  Status SaveCustomer(const domain::Customer& customer) override {
+    TALLY_RETURN_IF_ERROR(Reopen());
+    return inner_->SaveCustomer(customer);
+  }
+  Result<std::vector<domain::Customer>> ListCustomers() override {
+    TALLY_RETURN_IF_ERROR(Reopen());
+    return inner_->ListCustomers();
+  }
+  Result<std::optional<domain::Customer>> FindCustomer(const std::string& id) override {
+    TALLY_RETURN_IF_ERROR(Reopen());
+    return inner_->FindCustomer(id);
+  }
   Status SaveApiKey(const domain::ApiKey& key) override {
     TALLY_RETURN_IF_ERROR(Reopen());
     return inner_->SaveApiKey(key);

@@ -16,6 +16,7 @@
 #include "common/time.h"
 #include "domain/aggregate.h"
 #include "domain/api_key.h"
+#include "domain/customer.h"
 #include "domain/meter.h"
 #include "domain/subscription.h"
 #include "domain/usage_record.h"
@@ -113,6 +114,13 @@ class UsageStore {
   // subscription changes; the list returned never changes.
   virtual Result<std::shared_ptr<const std::vector<std::string>>> DirectTenantIds(
       const std::string& provider_id) = 0;
+
+  // Customers (Partner Center). SaveCustomer inserts or replaces by id, its subscription list
+  // included; InvalidArgument when an ID is not a GUID or a subscription belongs to another
+  // customer (nothing changes then).
+  virtual Status SaveCustomer(const domain::Customer& customer) = 0;
+  virtual Result<std::vector<domain::Customer>> ListCustomers() = 0;  // by id
+  virtual Result<std::optional<domain::Customer>> FindCustomer(const std::string& id) = 0;
 
   virtual Status SaveApiKey(const domain::ApiKey& key) = 0;
   virtual Result<std::optional<domain::ApiKey>> FindApiKey(const std::string& key_id) = 0;

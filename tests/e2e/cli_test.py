@@ -103,6 +103,52 @@ class Subscriptions(t.TempDirTestCase):
         self.assertEqual(err, "tally: --id 'nope' is not a GUID\n")
 
 
+class Customers(t.TempDirTestCase):
+    CUSTOMER = "c0000000-0000-4000-8000-00000000000c"
+    OTHER = "d0000000-0000-4000-8000-00000000000d"
+
+    def customers(self, d):
+        _, out, _ = run("customers", "list", "--data-dir", d, "--format", "jsonl", check=0)
+        return {c["id"]: c for c in map(json.loads, out.splitlines())}
+
+    def test_add_update_and_one_customer_per_subscription(self):
+        d = self.path("data")
+        _, out, _ = run("customers", "add", "--data-dir", d, "--id", self.CUSTOMER.upper(),
+                        "--name", "Contoso", "--subscription", SUB_B, "--subscription",
+                        SUB_A.upper(), check=0)
+        self.assertEqual(out, f"added customer {self.CUSTOMER} with 2 subscription(s)\n")
+        c = self.customers(d)[self.CUSTOMER]
+        self.assertEqual((c["name"], c["subscriptions"]), ("Contoso", [SUB_A, SUB_B]))
+
+        code, _, err = run("customers", "add", "--data-dir", d, "--id", self.OTHER,
+                           "--subscription", SUB_A)
+        self.assertEqual(code, 2)
+        self.assertIn(f"subscription {SUB_A} belongs to customer {self.CUSTOMER}", err)
+        self.assertNotIn(self.OTHER, self.customers(d))
+
+        run("customers", "add", "--data-dir", d, "--id", self.CUSTOMER, "--remove", SUB_A,
+            check=0)
+        run("customers", "add", "--data-dir", d, "--id", self.OTHER, "--name", "Fabrikam",
+            "--subscription", SUB_A, check=0)
+        all_customers = self.customers(d)
+        self.assertEqual(all_customers[self.CUSTOMER]["subscriptions"], [SUB_B])
+        self.assertEqual(all_customers[self.CUSTOMER]["name"], "Contoso")
+        self.assertEqual(all_customers[self.OTHER]["subscriptions"], [SUB_A])
+
+    def test_bad_ids_and_provider_subscriptions_are_usage_errors(self):
+        d = self.path("data")
+        code, _, err = run("customers", "add", "--data-dir", d, "--id", "contoso",
+                           "--subscription", "nope")
+        self.assertEqual(code, 2)
+        self.assertIn("customer id 'contoso' is not a GUID", err)
+        self.assertIn("subscription id 'nope' is not a GUID", err)
+        run("subscriptions", "add", "--data-dir", d, "--id", SUB_B, "--kind", "provider", check=0)
+        code, _, err = run("customers", "add", "--data-dir", d, "--id", self.CUSTOMER,
+                           "--subscription", SUB_B)
+        self.assertEqual(code, 2)
+        self.assertIn("is a provider subscription", err)
+
+
 class Meters(t.TempDirTestCase):
     def test_list_add_and_name_unknown(self):
         d = self.path("data")

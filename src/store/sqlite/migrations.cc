@@ -59,8 +59,23 @@ CREATE TABLE settings (
 );
 )sql";
 
+// Customers group tenant subscriptions (Partner Center); a subscription has at most one.
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE customers (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  created_us  INTEGER NOT NULL
+);
+CREATE TABLE customer_subscriptions (
+  subscription_id  TEXT PRIMARY KEY,
+  customer_id      TEXT NOT NULL REFERENCES customers (id)
+);
+CREATE INDEX customer_subscriptions_by_customer ON customer_subscriptions (customer_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: usage_records, meters, subscriptions, api_keys, settings", kV1},
+    {2, "customers and their subscriptions", kV2},
 };
 
 }  // namespace

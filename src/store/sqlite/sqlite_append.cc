@@ -140,7 +140,16 @@ void SqliteStore::ProcessMeta(Job& job) {
     if (s.ok()) {
       s = Commit();
     } else {
-      (void)writer_db_.Exec("ROLLBACK");
+      Status rolled_back = writer_db_.Exec("ROLLBACK");
+      // A write that refuses its input (checked against the database inside the transaction)
+      // changed nothing: the store goes on. Anything else is a failure that stops writes.
+      const bool refusal = s.code() == StatusCode::kInvalidArgument ||
+                           s.code() == StatusCode::kAlreadyExists ||
+                           s.code() == StatusCode::kNotFound;
+      if (refusal && rolled_back.ok()) {
+        job.status = s;
+        return;
+      }
     }
   }
   if (!s.ok()) {

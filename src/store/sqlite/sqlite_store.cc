@@ -325,6 +325,31 @@ Status SqliteStore::LoadMetadata() {
     if (!keys.ColumnIsNull(6)) k.revoked = UtcTime{keys.ColumnInt64(6)};
     api_keys_[k.key_id] = std::move(k);
   }
+
+  TALLY_ASSIGN_OR_RETURN(Statement customers,
+                         writer_db_.Prepare("SELECT id, name, created_us FROM customers"));
+  while (true) {
+    TALLY_ASSIGN_OR_RETURN(bool row, customers.Step());
+    if (!row) break;
+    domain::Customer c;
+    c.id = std::string(customers.ColumnText(0));
+    c.name = std::string(customers.ColumnText(1));
+    c.created = UtcTime{customers.ColumnInt64(2)};
+    customers_[c.id] = std::move(c);
+  }
+  TALLY_ASSIGN_OR_RETURN(Statement members,
+                         writer_db_.Prepare("SELECT customer_id, subscription_id FROM "
+                                            "customer_subscriptions ORDER BY subscription_id"));
+  while (true) {
+    TALLY_ASSIGN_OR_RETURN(bool row, members.Step());
+    if (!row) break;
+    auto it = customers_.find(std::string(members.ColumnText(0)));
+    if (it == customers_.end()) {
+      return DataLoss("customer_subscriptions names a customer that does not exist: " +
+                      std::string(members.ColumnText(0)));
+    }
+    it->second.subscription_ids.emplace_back(members.ColumnText(1));
+  }
   return Status::Ok();
 }
 
@@ -616,6 +641,69 @@ Status SqliteStore::RevokeApiKey(const std::string& key_id, UtcTime when) {
         domain::ApiKey& k = api_keys_[key_id];
         if (!k.revoked) k.revoked = when;
       });
+}
+
+Status SqliteStore::SaveCustomer(const domain::Customer& customer) {
+  TALLY_ASSIGN_OR_RETURN(domain::Customer c, domain::NormalizeCustomer(customer));
+  return RunMetaWrite(
+      [this, c]() -> Status {
+        // Checked here, on the writer, where every earlier customer change is already visible.
+        TALLY_ASSIGN_OR_RETURN(
+            Statement owner,
+            writer_db_.Prepare("SELECT customer_id FROM customer_subscriptions "
+                               "WHERE subscription_id = ? AND customer_id <> ?"));
+        std::string taken;
+        for (const std::string& s : c.subscription_ids) {
+          owner.Reset();
+          owner.BindText(1, s);
+          owner.BindText(2, c.id);
+          TALLY_ASSIGN_OR_RETURN(bool found, owner.Step());
+          if (!found) continue;
+          if (!taken.empty()) taken.append("; ");
+          taken.append("subscription " + s + " belongs to customer " +
+                       std::string(owner.ColumnText(0)));
+        }
+        if (!taken.empty()) return InvalidArgument(taken);
+        TALLY_ASSIGN_OR_RETURN(
+            Statement upsert,
+            writer_db_.Prepare("INSERT OR REPLACE INTO customers (id, name, created_us) "
+                               "VALUES (?,?,?)"));
+        upsert.BindText(1, c.id);
+        upsert.BindText(2, c.name);
+        upsert.BindInt64(3, c.created.micros);
+        TALLY_RETURN_IF_ERROR(upsert.Run());
+        TALLY_ASSIGN_OR_RETURN(
+            Statement clear,
+            writer_db_.Prepare("DELETE FROM customer_subscriptions WHERE customer_id = ?"));
+        clear.BindText(1, c.id);
+        TALLY_RETURN_IF_ERROR(clear.Run());
+        TALLY_ASSIGN_OR_RETURN(
+            Statement add, writer_db_.Prepare("INSERT INTO customer_subscriptions "
+                                              "(subscription_id, customer_id) VALUES (?,?)"));
+        for (const std::string& s : c.subscription_ids) {
+          add.Reset();
+          add.BindText(1, s);
+          add.BindText(2, c.id);
+          TALLY_RETURN_IF_ERROR(add.Run());
+        }
+        return Status::Ok();
+      },
+      [this, c] { customers_[c.id] = c; });
+}
+
+Result<std::vector<domain::Customer>> SqliteStore::ListCustomers() {
+  std::shared_lock lock(meta_mu_);
+  std::vector<domain::Customer> out;
+  out.reserve(customers_.size());
+  for (const auto& [id, c] : customers_) out.push_back(c);
+  return out;
+}
+
+Result<std::optional<domain::Customer>> SqliteStore::FindCustomer(const std::string& id) {
+  std::shared_lock lock(meta_mu_);
+  auto it = customers_.find(AsciiLower(id));
+  if (it == customers_.end()) return std::optional<domain::Customer>();
+  return std::optional<domain::Customer>(it->second);
 }
 
 StoreStats SqliteStore::GetStats() {

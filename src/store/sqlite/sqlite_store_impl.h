@@ -53,6 +53,9 @@ class SqliteStore final : public UsageStore {
   Result<std::optional<domain::Subscription>> FindSubscription(const std::string& id) override;
   Result<std::shared_ptr<const std::vector<std::string>>> DirectTenantIds(
       const std::string& provider_id) override;
+  Status SaveCustomer(const domain::Customer& customer) override;
+  Result<std::vector<domain::Customer>> ListCustomers() override;
+  Result<std::optional<domain::Customer>> FindCustomer(const std::string& id) override;
   Status SaveSubscription(const domain::Subscription& subscription) override;
   Result<domain::Subscription> DefaultProvider() override;
   Status SaveApiKey(const domain::ApiKey& key) override;
@@ -142,6 +145,7 @@ class SqliteStore final : public UsageStore {
   std::mutex direct_tenants_mu_;
   std::map<std::string, std::shared_ptr<const std::vector<std::string>>> direct_tenants_;
   std::map<std::string, domain::ApiKey> api_keys_;
+  std::map<std::string, domain::Customer> customers_;
   std::string default_provider_id_;
 
   std::mutex queue_mu_;
