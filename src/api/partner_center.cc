@@ -7,11 +7,11 @@
 // hour or day, one row per resource instance), in the AzureUtilizationRecord shape, paged by
 // `links.next` with the token in a header as the Partner Center SDK follows it. Errors use
 // Partner Center's body {"code","description","source"}. Decisions: docs/api.md.
+#include <simdjson.h>
+
 #include <algorithm>
 #include <map>
 #include <string>
-
-#include <simdjson.h>
 
 #include "api/api_service.h"
 #include "api/auth.h"
@@ -173,8 +173,9 @@ HttpResponse ApiService::GetAzureUtilizations(const HttpRequest& request,
   switch (key->role) {
     case domain::Role::kTenant: {
       const auto& subs = key->subscriptions;
-      if (std::none_of(subs.begin(), subs.end(),
-                       [&](const std::string& s) { return EqualsIgnoreCase(s, subscription_id); })) {
+      if (std::none_of(subs.begin(), subs.end(), [&](const std::string& s) {
+            return EqualsIgnoreCase(s, subscription_id);
+          })) {
         return forbidden();
       }
       break;
@@ -196,12 +197,12 @@ HttpResponse ApiService::GetAzureUtilizations(const HttpRequest& request,
   }
   Result<std::optional<domain::Customer>> customer = store_.FindCustomer(customer_id);
   if (!customer.ok()) return PartnerCenterError(customer.status());
-  const bool owned = *customer && std::binary_search((*customer)->subscription_ids.begin(),
-                                                     (*customer)->subscription_ids.end(),
-                                                     subscription_id);
+  const bool owned =
+      *customer && std::binary_search((*customer)->subscription_ids.begin(),
+                                      (*customer)->subscription_ids.end(), subscription_id);
   if (!owned) {
-    return PartnerCenterError(NotFound("customer '" + customer_id + "' has no subscription '" +
-                                       subscription_id + "'"));
+    return PartnerCenterError(
+        NotFound("customer '" + customer_id + "' has no subscription '" + subscription_id + "'"));
   }
 
   // Parameters.

@@ -39,8 +39,7 @@ int RunCustomersAdd(const CustomersAddArgs& args, CliEnv& env) {
   }
   Status saved = (*store)->SaveCustomer(c);
   if (!saved.ok()) {
-    return Fail(env,
-                saved.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure,
+    return Fail(env, saved.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure,
                 saved.message());
   }
   Result<std::optional<domain::Customer>> now = (*store)->FindCustomer(args.id);
