@@ -39,6 +39,10 @@ ApiService::ApiService(store::UsageStore& store, ingest::IngestService& ingest,
               "subscriberUsageAggregates",
               subscriber_usage, Router::Case::kInsensitive);
   router_.Add(
+      Method::kGet, "/subscriptions/{subscriptionId}/providers/Microsoft.Commerce/RateCard",
+      [this](const HttpRequest& r, const PathParams& p) { return GetRateCard(r, p); },
+      Router::Case::kInsensitive);
+  router_.Add(
       Method::kGet, "/v1/customers/{customerId}/subscriptions/{subscriptionId}/utilizations/azure",
       [this](const HttpRequest& r, const PathParams& p) { return GetAzureUtilizations(r, p); },
       Router::Case::kInsensitive);

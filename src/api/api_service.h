@@ -13,6 +13,8 @@
 //   GET  /subscriptions/{providerId}/providers/Microsoft.Commerce.Admin/subscriberUsageAggregates
 //                    the operator usage API (operator key acting for that provider), also
 //                    under the legacy path .../Microsoft.Commerce/subscriberUsageAggregates
+//   GET  /subscriptions/{subscriptionId}/providers/Microsoft.Commerce/RateCard
+//                    the Azure RateCard API (rate_card_api.cc)
 //   GET  /v1/customers/{customerId}/subscriptions/{subscriptionId}/utilizations/azure
 //                    the Partner Center utilization API (partner_center.cc)
 //
@@ -89,6 +91,7 @@ class ApiService {
                                             const PathParams& params) const;
   HttpResponse SubscriptionIdMissing(const HttpRequest& request) const;
   HttpResponse GetAzureUtilizations(const HttpRequest& request, const PathParams& params) const;
+  HttpResponse GetRateCard(const HttpRequest& request, const PathParams& params) const;
   HttpResponse AnswerUsagePage(const HttpRequest& request, bool operator_api,
                                const SubscriptionSelector& select) const;
 

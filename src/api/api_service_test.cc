@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "domain/api_key.h"
+#include "billing/billing_service.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace tally::api {
@@ -319,6 +320,107 @@ TEST_F(PartnerCenterTest, RefusesWithPartnerCenterErrorBodies) {
   }
   EXPECT_EQ(Get(Target(kCustomer, kSub, "&show_details=False&granularity=daily"), tenant_).status,
             200);
+}
+
+// The RateCard API (rate_card_api.cc).
+class RateCardTest : public ApiServiceTest {
+ protected:
+  static constexpr char kOffer[] = "MS-AZR-0003P";
+
+  void SetUp() override {
+    ApiServiceTest::SetUp();
+    auto billing = billing::BillingService::Make(*store_, clock_);
+    ASSERT_TRUE(billing.ok()) << billing.status().ToString();
+    const std::string card = R"({"OfferTerms":[{"Name":"Monetary Credit","Credit":25.5,)"
+                             R"("ExcludedMeterIds":[],"EffectiveDate":"2024-01-01T00:00:00Z"}],)"
+                             R"("Meters":[{"EffectiveDate":"2024-01-01T00:00:00Z",)"
+                             R"("IncludedQuantity":10,"MeterCategory":"Networking","MeterId":")" +
+                             std::string(kMeter) +
+                             R"(","MeterName":"Static IP Address Usage","MeterRates":)"
+                             R"({"0":0.0035,"100":0.0025},"MeterRegion":"local",)"
+                             R"("MeterSubCategory":"","MeterTags":[],"Unit":"IP addresses"}],)"
+                             R"("Currency":"USD","Locale":"en-US","IsTaxIncluded":false})";
+    auto imported = billing->ImportRateCard(card, kOffer, "");
+    ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+    document_ = imported->card.document;
+    auto other = billing->ImportRateCard(card, "MS-AZR-0121P", "");
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    domain::Subscription sub;
+    sub.id = kSub;
+    ASSERT_TRUE(store_->SaveSubscription(sub).ok());
+    billing::SubscriptionPricingRequest pricing;
+    pricing.subscription_id = kSub;
+    pricing.offer_durable_id = kOffer;
+    ASSERT_TRUE(billing->SetSubscriptionPricing(pricing).ok());
+  }
+
+  static std::string Target(const std::string& sub, const std::string& filter,
+                            const std::string& api_version = "2015-06-01-preview") {
+    return "/subscriptions/" + sub + "/providers/Microsoft.Commerce/RateCard?api-version=" +
+           api_version + "&%24filter=" + filter;
+  }
+  static std::string Filter(const std::string& offer, const std::string& currency = "USD") {
+    return "OfferDurableId+eq+%27" + offer + "%27+and+Currency+eq+%27" + currency +
+           "%27+and+Locale+eq+%27en-US%27+and+RegionInfo+eq+%27US%27";
+  }
+
+  std::string document_;
+};
+
+TEST_F(RateCardTest, AnswersTheCardAsADirect200) {
+  for (const std::string& token : {tenant_, operator_}) {
+    const HttpResponse r = Send(Method::kGet, Target(kSub, Filter("ms-azr-0003p")), token);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, document_);
+    EXPECT_EQ(r.content_type, kJsonContentType);
+    EXPECT_NE(r.body.find(R"("MeterRates":{"0":0.0035,"100":0.0025})"), std::string::npos)
+        << r.body;
+    EXPECT_NE(r.body.find(R"("IncludedQuantity":10)"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.rfind("{", 0), std::string::npos);  // no BOM
+  }
+  // The newer api-version and a spaced, raw-quoted filter work too.
+  const HttpResponse raw = Send(
+      Method::kGet,
+      Target(kSub,
+             "OfferDurableId%20eq%20'MS-AZR-0003P'%20and%20Currency%20eq%20'USD'%20and%20"
+             "Locale%20eq%20'en-US'%20and%20RegionInfo%20eq%20'US'",
+             "2016-08-31-preview"),
+      tenant_);
+  EXPECT_EQ(raw.status, 200) << raw.body;
+  // Operators read any offer's card.
+  EXPECT_EQ(Send(Method::kGet, Target(kSub, Filter("MS-AZR-0121P")), operator_).status, 200);
+}
+
+TEST_F(RateCardTest, RefusesWithArmErrors) {
+  struct Case {
+    std::string target;
+    std::string token;
+    int status;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {Target(kSub, Filter(kOffer)), "", 401, "AuthenticationFailed"},
+      {Target(kSub, Filter(kOffer)), reporter_, 403, "AuthorizationFailed"},
+      {Target(kOtherSub, Filter(kOffer)), tenant_, 403, "AuthorizationFailed"},
+      {Target(kSub, Filter("MS-AZR-0121P")), tenant_, 403, "AuthorizationFailed"},
+      {Target(kSub, Filter("MS-AZR-0999P")), operator_, 404, "RateCardNotFound"},
+      {Target(kSub, Filter(kOffer, "EUR")), operator_, 404, "RateCardNotFound"},
+      {Target(kSub, "OfferDurableId+eq+%27" + std::string(kOffer) + "%27"), tenant_, 400,
+       "InvalidFilter"},
+      {"/subscriptions/" + std::string(kSub) +
+           "/providers/Microsoft.Commerce/RateCard?api-version=2015-06-01-preview",
+       tenant_, 400, "InvalidFilter"},
+      {"/subscriptions/" + std::string(kSub) + "/providers/Microsoft.Commerce/RateCard",
+       tenant_, 400, "NoApiVersion"},
+      {Target(kSub, Filter(kOffer), "2099-01-01"), tenant_, 400, "InvalidApiVersionParameter"},
+  };
+  for (const Case& c : cases) {
+    const HttpResponse r = Send(Method::kGet, c.target, c.token);
+    EXPECT_EQ(r.status, c.status) << c.target << "\n" << r.body;
+    EXPECT_NE(r.body.find(R"({"error":{"code":")" + c.code + "\""), std::string::npos)
+        << c.target << "\n" << r.body;
+    EXPECT_EQ(FindHeader(r, "Retry-After"), nullptr);
+  }
 }
 
 }  // namespace

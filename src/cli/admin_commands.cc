@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <string>
 
+#include "billing/billing_service.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/table.h"
@@ -102,6 +103,40 @@ int RunSubscriptionsAdd(const SubscriptionsAddArgs& args, CliEnv& env) {
     }
     state = *st;
   }
+  // Pricing options: all checked before anything is written.
+  std::string problems;
+  auto problem = [&](std::string_view p) {
+    if (!problems.empty()) problems.append("; ");
+    problems.append(p);
+  };
+  if (!args.offer && (args.region || args.currency || args.discount || args.markup ||
+                      args.commitment)) {
+    problem("--region, --currency, --discount, --markup and --commitment need --offer");
+  }
+  if (args.offer && args.offer->empty()) problem("--offer must not be empty");
+  auto percent = [&](const std::optional<std::string>& text, std::string_view flag,
+                     bool negate) -> Decimal {
+    if (!text) return Decimal();
+    auto d = Decimal::Parse(*text);
+    if (!d.ok() || d->is_negative()) {
+      problem(std::string(flag) + " '" + *text + "' is not a non-negative number");
+      return Decimal();
+    }
+    return negate ? Decimal() - *d : *d;
+  };
+  Decimal adjustment = args.discount ? percent(args.discount, "--discount", true)
+                                     : percent(args.markup, "--markup", false);
+  std::optional<Decimal> commitment;
+  if (args.commitment) {
+    auto d = Decimal::Parse(*args.commitment);
+    if (!d.ok() || d->is_negative()) {
+      problem("--commitment '" + *args.commitment + "' is not a non-negative amount");
+    } else {
+      commitment = *d;
+    }
+  }
+  if (!problems.empty()) return Fail(env, kExitUsage, problems);
+
   Result<std::unique_ptr<store::UsageStore>> store = OpenStore(args.data_dir, true, env.clock);
   if (!store.ok()) return Fail(env, kExitFailure, store.status().message());
   const std::string id = AsciiLower(args.id);
@@ -161,12 +196,34 @@ int RunSubscriptionsAdd(const SubscriptionsAddArgs& args, CliEnv& env) {
   }
   if (args.owner) s.owner = *args.owner;
   if (args.display_name) s.display_name = *args.display_name;
-  if (args.offer) s.offer = *args.offer;
   if (args.provider) s.provider_id = AsciiLower(*args.provider);
   if (state) s.state = *state;
   const Status saved = (*store)->SaveSubscription(s);
   if (!saved.ok()) return FailStatus(env, saved);
   env.out << (*existing ? "updated" : "registered") << " subscription " << s.id << std::endl;
+  if (!args.offer) return kExitOk;
+
+  // The offer is set by the billing service, only once its rate card is settled.
+  Result<billing::BillingService> service = billing::BillingService::Make(**store, env.clock);
+  if (!service.ok()) return FailStatus(env, service.status());
+  billing::SubscriptionPricingRequest request;
+  request.subscription_id = s.id;
+  request.offer_durable_id = *args.offer;
+  request.region = args.region;
+  request.currency = args.currency;
+  request.adjustment_percent = adjustment;
+  request.commitment = commitment;
+  auto pricing = service->SetSubscriptionPricing(request);
+  if (!pricing.ok()) {
+    return FailStatus(env, Status(pricing.status().code(),
+                                  "subscription " + s.id + " is not on offer " + *args.offer +
+                                      ": " + pricing.status().message()));
+  }
+  env.out << "subscription " << s.id << " is on offer " << pricing->offer_durable_id
+          << " region " << (pricing->region.empty() ? "(none)" : pricing->region) << " in "
+          << pricing->currency << ", adjustment " << pricing->adjustment_percent.ToString()
+          << "%, commitment " << (pricing->commitment ? pricing->commitment->ToString() : "none")
+          << std::endl;
   return kExitOk;
 }
 

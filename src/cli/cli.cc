@@ -116,10 +116,115 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
       "--kind", kind, "tenant (default) or provider (a delegated provider); new subscriptions only");
   CLI::Option* state_opt =
       subs_add->add_option("--state", state, "active, disabled or deleted (usage is kept)");
+  std::string region, currency, discount, markup, commitment;
+  CLI::Option* region_opt = subs_add->add_option(
+      "--region", region, "with --offer: the region of the offer's rate card (RegionInfo)");
+  CLI::Option* currency_opt =
+      subs_add->add_option("--currency", currency, "with --offer: the rate card's currency");
+  CLI::Option* discount_opt =
+      subs_add->add_option("--discount", discount, "with --offer: percent off every usage line");
+  CLI::Option* markup_opt =
+      subs_add->add_option("--markup", markup, "with --offer: percent added to every usage line");
+  discount_opt->excludes(markup_opt);
+  CLI::Option* commitment_opt = subs_add->add_option(
+      "--commitment", commitment,
+      "with --offer: monetary commitment in the card's currency (selects the commitment "
+      "discount level)");
   ListArgs subs_list_args;
   CLI::App* subs_list = subs->add_subcommand("list", "list subscriptions");
   AddDataDir(subs_list, subs_list_args.data_dir);
   subs_list->add_option("--format", subs_list_args.format, "table or jsonl")->capture_default_str();
+
+  CLI::App* ratecards = app.add_subcommand("ratecards", "import, export and list rate cards");
+  ratecards->require_subcommand(1);
+  RatecardsImportArgs rc_import_args;
+  CLI::App* rc_import = ratecards->add_subcommand(
+      "import",
+      "import a rate card (the Azure RateCard JSON: Meters, OfferTerms, Currency, Locale, "
+      "IsTaxIncluded) for an offer; it replaces the card of the same offer, region, currency "
+      "and locale");
+  AddDataDir(rc_import, rc_import_args.data_dir);
+  rc_import->add_option("--offer", rc_import_args.offer, "offer (OfferDurableId)")->required();
+  rc_import->add_option("--region", rc_import_args.region, "region (RegionInfo), e.g. US");
+  rc_import->add_option("file", rc_import_args.file, "RateCard JSON file ('-' = stdin)")
+      ->required();
+  RatecardsExportArgs rc_export_args;
+  std::string rc_region, rc_currency, rc_locale;
+  CLI::App* rc_export =
+      ratecards->add_subcommand("export", "print an offer's rate card as RateCard JSON");
+  AddDataDir(rc_export, rc_export_args.data_dir);
+  rc_export->add_option("--offer", rc_export_args.offer, "offer (OfferDurableId)")->required();
+  CLI::Option* rc_region_opt = rc_export->add_option(
+      "--region", rc_region, "region, when the offer has cards for several");
+  CLI::Option* rc_currency_opt = rc_export->add_option(
+      "--currency", rc_currency, "currency, when the offer has cards in several");
+  CLI::Option* rc_locale_opt =
+      rc_export->add_option("--locale", rc_locale, "locale, when the offer has cards in several");
+  rc_export->add_option("--output", rc_export_args.output, "write to FILE instead of stdout");
+  ListArgs rc_list_args;
+  CLI::App* rc_list = ratecards->add_subcommand("list", "list the imported rate cards");
+  AddDataDir(rc_list, rc_list_args.data_dir);
+  rc_list->add_option("--format", rc_list_args.format, "table or jsonl")->capture_default_str();
+
+  CLI::App* invoices = app.add_subcommand("invoices", "run, finalize, list and show invoices");
+  invoices->require_subcommand(1);
+  InvoicesRunArgs inv_run_args;
+  CLI::App* inv_run = invoices->add_subcommand(
+      "run",
+      "draft the invoices of a billing period for every subscription on an offer (replacing "
+      "earlier drafts; final invoices stay as they are); usage of earlier final periods that "
+      "arrived since becomes adjustment lines");
+  AddDataDir(inv_run, inv_run_args.data_dir);
+  inv_run->add_option("--period", inv_run_args.period, "billing month, YYYY-MM")->required();
+  inv_run->add_option("--time-zone", inv_run_args.time_zone,
+                      "IANA time zone of the billing month (default: $TALLY_TIME_ZONE, else UTC)");
+  InvoicesFinalizeArgs inv_final_args;
+  CLI::App* inv_final = invoices->add_subcommand(
+      "finalize", "make the drafts of a billing period final: they never change again");
+  AddDataDir(inv_final, inv_final_args.data_dir);
+  inv_final->add_option("--period", inv_final_args.period, "billing month, YYYY-MM")->required();
+  InvoicesListArgs inv_list_args;
+  CLI::App* inv_list = invoices->add_subcommand("list", "list invoices");
+  AddDataDir(inv_list, inv_list_args.data_dir);
+  inv_list->add_option("--period", inv_list_args.period, "only this billing month");
+  inv_list->add_option("--subscription", inv_list_args.subscription, "only this subscription");
+  inv_list->add_option("--status", inv_list_args.status, "only draft or final invoices");
+  inv_list->add_option("--format", inv_list_args.format, "table or jsonl")->capture_default_str();
+  InvoicesShowArgs inv_show_args;
+  CLI::App* inv_show = invoices->add_subcommand("show", "print one invoice");
+  AddDataDir(inv_show, inv_show_args.data_dir);
+  inv_show->add_option("--period", inv_show_args.period, "billing month, YYYY-MM")->required();
+  inv_show->add_option("--subscription", inv_show_args.subscription, "subscription ID")
+      ->required();
+  inv_show->add_option("--format", inv_show_args.format, "json, csv or html")
+      ->capture_default_str();
+  inv_show->add_option("--output", inv_show_args.output, "write to FILE instead of stdout");
+
+  ExportArgs export_args;
+  CLI::App* exp = app.add_subcommand(
+      "export",
+      "stream usage (usage-summary: the Usagesummary.ps1 CSV; jsonl: one usage aggregate per "
+      "line) of a reported-time window, or the FOCUS 1.2 CSV of a period's invoices, in "
+      "constant memory");
+  AddDataDir(exp, export_args.data_dir);
+  exp->add_option("--format", export_args.format, "usage-summary, focus or jsonl")->required();
+  exp->add_option("--period", export_args.period,
+                  "billing month YYYY-MM (usage: the reported window of the month)");
+  exp->add_option("--from", export_args.from, "reported start (inclusive), UTC");
+  exp->add_option("--to", export_args.to, "reported end (exclusive), UTC");
+  exp->add_option("--time-zone", export_args.time_zone,
+                  "time zone of --period (default: $TALLY_TIME_ZONE, else UTC)");
+  exp->add_option("--granularity", export_args.granularity, "usage: Hourly or Daily")
+      ->capture_default_str();
+  exp->add_option("--output", export_args.output, "write to FILE instead of stdout");
+  exp->add_option("--provider-name", export_args.provider_name,
+                  "focus: the operator (ProviderName, PublisherName, InvoiceIssuerName)");
+  exp->add_option("--billing-account-id", export_args.billing_account_id,
+                  "focus: the operator's billing account (BillingAccountId)");
+  exp->add_option("--billing-account-name", export_args.billing_account_name,
+                  "focus: BillingAccountName");
+  exp->add_option("--region-id", export_args.region_id, "focus: RegionId");
+  exp->add_option("--region-name", export_args.region_name, "focus: RegionName");
 
   CLI::App* keys = app.add_subcommand("keys", "manage API keys");
   keys->require_subcommand(1);
@@ -214,9 +319,27 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
     if (provider_opt->count() > 0) subs_add_args.provider = provider;
     if (kind_opt->count() > 0) subs_add_args.kind = kind;
     if (state_opt->count() > 0) subs_add_args.state = state;
+    if (region_opt->count() > 0) subs_add_args.region = region;
+    if (currency_opt->count() > 0) subs_add_args.currency = currency;
+    if (discount_opt->count() > 0) subs_add_args.discount = discount;
+    if (markup_opt->count() > 0) subs_add_args.markup = markup;
+    if (commitment_opt->count() > 0) subs_add_args.commitment = commitment;
     return RunSubscriptionsAdd(subs_add_args, env);
   }
   if (*subs_list) return RunSubscriptionsList(subs_list_args, env);
+  if (*rc_import) return RunRatecardsImport(rc_import_args, env);
+  if (*rc_export) {
+    if (rc_region_opt->count() > 0) rc_export_args.region = rc_region;
+    if (rc_currency_opt->count() > 0) rc_export_args.currency = rc_currency;
+    if (rc_locale_opt->count() > 0) rc_export_args.locale = rc_locale;
+    return RunRatecardsExport(rc_export_args, env);
+  }
+  if (*rc_list) return RunRatecardsList(rc_list_args, env);
+  if (*inv_run) return RunInvoicesRun(inv_run_args, env);
+  if (*inv_final) return RunInvoicesFinalize(inv_final_args, env);
+  if (*inv_list) return RunInvoicesList(inv_list_args, env);
+  if (*inv_show) return RunInvoicesShow(inv_show_args, env);
+  if (*exp) return RunExport(export_args, env);
   if (*keys_create) return RunKeysCreate(keys_create_args, env);
   if (*keys_list) return RunKeysList(keys_list_args, env);
   if (*keys_revoke) return RunKeysRevoke(keys_revoke_args, env);

@@ -89,6 +89,12 @@ struct SubscriptionsAddArgs {
   std::optional<std::string> provider;
   std::optional<std::string> kind;   // "tenant" | "provider"; only for a new subscription
   std::optional<std::string> state;  // "active" | "disabled" | "deleted"
+  // Pricing, with --offer (billing::BillingService::SetSubscriptionPricing).
+  std::optional<std::string> region;
+  std::optional<std::string> currency;
+  std::optional<std::string> discount;    // percent, e.g. "10" = 10% off
+  std::optional<std::string> markup;      // percent
+  std::optional<std::string> commitment;  // amount in the card's currency
 };
 int RunSubscriptionsAdd(const SubscriptionsAddArgs& args, CliEnv& env);
 
@@ -121,6 +127,75 @@ struct CustomersAddArgs {
 };
 int RunCustomersAdd(const CustomersAddArgs& args, CliEnv& env);
 int RunCustomersList(const ListArgs& args, CliEnv& env);
+
+// billing_commands.cc: rate cards, invoices and exports.
+struct RatecardsImportArgs {
+  std::string data_dir;
+  std::string offer;
+  std::string region;
+  std::string file;  // "-" = stdin
+};
+int RunRatecardsImport(const RatecardsImportArgs& args, CliEnv& env);
+
+struct RatecardsExportArgs {
+  std::string data_dir;
+  std::string offer;
+  std::optional<std::string> region;
+  std::optional<std::string> currency;
+  std::optional<std::string> locale;
+  std::string output;  // "" = stdout
+};
+int RunRatecardsExport(const RatecardsExportArgs& args, CliEnv& env);
+int RunRatecardsList(const ListArgs& args, CliEnv& env);
+
+struct InvoicesRunArgs {
+  std::string data_dir;
+  std::string period;     // YYYY-MM
+  std::string time_zone;  // IANA name or UTC
+};
+int RunInvoicesRun(const InvoicesRunArgs& args, CliEnv& env);
+
+struct InvoicesFinalizeArgs {
+  std::string data_dir;
+  std::string period;
+};
+int RunInvoicesFinalize(const InvoicesFinalizeArgs& args, CliEnv& env);
+
+struct InvoicesListArgs {
+  std::string data_dir;
+  std::string period;        // "" = all
+  std::string subscription;  // "" = all
+  std::string status;        // "", "draft" or "final"
+  std::string format = "table";
+};
+int RunInvoicesList(const InvoicesListArgs& args, CliEnv& env);
+
+struct InvoicesShowArgs {
+  std::string data_dir;
+  std::string period;
+  std::string subscription;
+  std::string format = "json";  // json, csv or html
+  std::string output;           // "" = stdout
+};
+int RunInvoicesShow(const InvoicesShowArgs& args, CliEnv& env);
+
+struct ExportArgs {
+  std::string data_dir;
+  std::string format;  // usage-summary, focus or jsonl
+  std::string period;  // YYYY-MM, or --from/--to
+  std::string from;
+  std::string to;
+  std::string time_zone;
+  std::string granularity = "Daily";
+  std::string output;  // "" = stdout
+  // FOCUS: who runs the cloud.
+  std::string provider_name;
+  std::string billing_account_id;
+  std::string billing_account_name;
+  std::string region_id;
+  std::string region_name;
+};
+int RunExport(const ExportArgs& args, CliEnv& env);
 
 struct SimulateArgs {
   std::string data_dir;

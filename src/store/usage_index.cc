@@ -768,3 +768,84 @@ Result<AggregatePage> UsageIndex::Aggregate(const AggregateQuery& q) const {
 }
 
 }  // namespace tally::store
+
+namespace tally::store {
+
+Status UsageIndex::VisitHourly(const HourlyUsageQuery& q,
+                               const std::function<void(const HourlyUsageRow&)>& visit) const {
+  if (q.to <= q.from || q.up_to_seq <= q.after_seq) return Status::Ok();
+  const int64_t from = q.from.hours();
+  const int64_t to = q.to.hours();
+  std::shared_lock lock(mu_);
+  // One partition's sums at a time, reused: a month of one subscription is a few thousand
+  // (hour, meter) sums, so nothing here allocates per record.
+  struct Sum {
+    int64_t hour;
+    uint32_t rank;
+    uint32_t meter;
+    Decimal::Raw total;
+  };
+  std::vector<Sum> sums;
+  std::vector<Sum> tail;
+  for (const std::string& sub : q.subscription_ids) {
+    auto pit = partitions_.find(std::string_view(sub));
+    if (pit == partitions_.end()) continue;
+    const Partition& p = *pit->second;
+    const SortedRows& s = p.sorted;
+    sums.clear();
+    tail.clear();
+    auto overflow = [&] {
+      return Internal("the hourly usage of subscription " + sub + " overflows");
+    };
+    auto in_range = [&](uint32_t seq) { return seq > q.after_seq && seq <= q.up_to_seq; };
+
+    auto h = static_cast<size_t>(
+        std::lower_bound(s.hours.begin(), s.hours.end(), from,
+                         [](int32_t a, int64_t b) { return static_cast<int64_t>(a) < b; }) -
+        s.hours.begin());
+    for (; h < s.hours.size() && s.hours[h] < to; ++h) {
+      const int64_t hour = s.hours[h];
+      for (uint32_t r = s.hour_start[h], end = s.hour_start[h + 1]; r < end; ++r) {
+        if (!in_range(s.seq[r])) continue;
+        const uint32_t meter = s.meter[r];
+        const Decimal::Raw quantity = p.Quantity(s.quantity[r]);
+        if (!sums.empty() && sums.back().hour == hour && sums.back().meter == meter) {
+          if (__builtin_add_overflow(sums.back().total, quantity, &sums.back().total)) {
+            return overflow();
+          }
+        } else {
+          sums.push_back(Sum{hour, meter_rank_[meter], meter, quantity});
+        }
+      }
+    }
+    for (size_t r = 0; r < p.tail_size(); ++r) {
+      if (p.hour[r] < from || p.hour[r] >= to || !in_range(p.seq[r])) continue;
+      tail.push_back(Sum{p.hour[r], meter_rank_[p.meter[r]], p.meter[r], p.Quantity(p.quantity[r])});
+    }
+    if (!tail.empty()) {
+      // Rare and small (a tail is at most 1/32 of the partition): merge by sorting the lot.
+      sums.insert(sums.end(), tail.begin(), tail.end());
+      std::sort(sums.begin(), sums.end(), [](const Sum& a, const Sum& b) {
+        return a.hour != b.hour ? a.hour < b.hour : a.rank < b.rank;
+      });
+      size_t w = 0;
+      for (size_t i = 0; i < sums.size(); ++i) {
+        if (w > 0 && sums[w - 1].hour == sums[i].hour && sums[w - 1].meter == sums[i].meter) {
+          if (__builtin_add_overflow(sums[w - 1].total, sums[i].total, &sums[w - 1].total)) {
+            return overflow();
+          }
+        } else {
+          sums[w++] = sums[i];
+        }
+      }
+      sums.resize(w);
+    }
+    for (const Sum& x : sums) {
+      visit(HourlyUsageRow{p.subscription_id, meters_[x.meter].spelling,
+                           UsageHour::FromHours(x.hour), Decimal::FromRaw(x.total)});
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace tally::store

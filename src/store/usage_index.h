@@ -31,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,6 +45,7 @@
 #include "common/decimal.h"
 #include "common/status.h"
 #include "common/time.h"
+#include "store/billing_store.h"
 #include "store/text_arena.h"
 #include "store/usage_store.h"
 
@@ -115,6 +117,13 @@ class UsageIndex {
   // One page of aggregates; see UsageStore::AggregateUsage. InvalidArgument when limit is 0;
   // Internal when a sum overflows.
   Result<AggregatePage> Aggregate(const AggregateQuery& query) const;
+
+  // The hourly sums of the query's usage window and seq range; see
+  // BillingStore::VisitHourlyUsage. Sorted rows are summed as they are walked (equal (hour,
+  // meter) keys are adjacent); only the matching tail rows are sorted. `visit` runs under the
+  // shared lock. Internal when a sum overflows.
+  Status VisitHourly(const HourlyUsageQuery& query,
+                     const std::function<void(const HourlyUsageRow&)>& visit) const;
 
   uint64_t last_seq() const;
   IndexStats GetStats() const;

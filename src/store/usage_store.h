@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "store/billing_store.h"
 #include "common/time.h"
 #include "domain/aggregate.h"
 #include "domain/api_key.h"
@@ -129,6 +130,9 @@ class UsageStore {
   virtual Status RevokeApiKey(const std::string& key_id, UtcTime when) = 0;
 
   virtual StoreStats GetStats() = 0;
+  // The pricing and chargeback side of the same store (same data directory, same writer), or
+  // nullptr when the backend has none. Owned by this store.
+  virtual BillingStore* Billing() { return nullptr; }
   // OK while the store accepts writes; the failure that stopped them otherwise.
   virtual Status WriteHealth() = 0;
 };

@@ -65,6 +65,12 @@ class Keys(t.TempDirTestCase):
 class Subscriptions(t.TempDirTestCase):
     def test_add_list_update(self):
         d = self.path("data")
+        # An offer is priced by its rate card: the subscription can only be put on one that has
+        # a card.
+        card = self.path("gold.json")
+        with open(card, "w") as f:
+            f.write('{"Meters":[],"Currency":"USD"}')
+        run("ratecards", "import", "--data-dir", d, "--offer", "gold", card, check=0)
         run("subscriptions", "add", "--data-dir", d, "--id", SUB_A.upper(), "--owner",
             "ann@example.com", "--display-name", "Ann's team", "--offer", "gold", check=0)
         _, out, _ = run("subscriptions", "list", "--data-dir", d, "--format", "jsonl", check=0)

@@ -73,9 +73,60 @@ CREATE TABLE customer_subscriptions (
 CREATE INDEX customer_subscriptions_by_customer ON customer_subscriptions (customer_id);
 )sql";
 
+// Version 3: pricing and chargeback (BillingStore). Key columns hold the upper-case form of
+// the rate card key; the spellings as imported are kept beside them. Triggers refuse any
+// change to a final invoice, so immutability does not rest on the application alone.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE rate_cards (
+  offer_key         TEXT NOT NULL,
+  region_key        TEXT NOT NULL,
+  currency_key      TEXT NOT NULL,
+  locale_key        TEXT NOT NULL,
+  offer_durable_id  TEXT NOT NULL,
+  region            TEXT NOT NULL,
+  currency          TEXT NOT NULL,
+  locale            TEXT NOT NULL,
+  document          TEXT NOT NULL,
+  imported_us       INTEGER NOT NULL,
+  PRIMARY KEY (offer_key, region_key, currency_key, locale_key)
+);
+CREATE TABLE subscription_pricing (
+  subscription_id     TEXT PRIMARY KEY,
+  offer_durable_id    TEXT NOT NULL,
+  region              TEXT NOT NULL,
+  currency            TEXT NOT NULL,
+  adjustment_percent  TEXT NOT NULL,
+  commitment          TEXT,
+  updated_us          INTEGER NOT NULL
+);
+CREATE TABLE invoices (
+  subscription_id   TEXT NOT NULL,
+  period            TEXT NOT NULL,
+  time_zone         TEXT NOT NULL,
+  offer_durable_id  TEXT NOT NULL,
+  currency          TEXT NOT NULL,
+  total             TEXT NOT NULL,
+  status            TEXT NOT NULL,
+  watermark_seq     INTEGER NOT NULL,
+  coverage          TEXT NOT NULL,
+  billed            TEXT NOT NULL,
+  json              TEXT NOT NULL,
+  csv               TEXT NOT NULL,
+  html              TEXT NOT NULL,
+  created_us        INTEGER NOT NULL,
+  finalized_us      INTEGER,
+  PRIMARY KEY (subscription_id, period)
+);
+CREATE TRIGGER invoices_final_no_update BEFORE UPDATE ON invoices WHEN OLD.status = 'final'
+BEGIN SELECT RAISE(ABORT, 'a final invoice cannot be changed'); END;
+CREATE TRIGGER invoices_final_no_delete BEFORE DELETE ON invoices WHEN OLD.status = 'final'
+BEGIN SELECT RAISE(ABORT, 'a final invoice cannot be deleted'); END;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: usage_records, meters, subscriptions, api_keys, settings", kV1},
     {2, "customers and their subscriptions", kV2},
+    {3, "pricing and chargeback: rate_cards, subscription_pricing, invoices", kV3},
 };
 
 }  // namespace

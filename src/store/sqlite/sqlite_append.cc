@@ -50,11 +50,13 @@ void SqliteStore::RunOnWriter(Job& job) {
   done_cv_.wait(lock, [&] { return job.done; });
 }
 
-Status SqliteStore::RunMetaWrite(std::function<Status()> write, std::function<void()> publish) {
+Status SqliteStore::RunMetaWrite(std::function<Status()> write, std::function<void()> publish,
+                                 std::function<Status()> check) {
   Job job;
   job.kind = Job::Kind::kMeta;
   job.write = std::move(write);
   job.publish = std::move(publish);
+  job.check = std::move(check);
   RunOnWriter(job);
   return job.status;
 }
@@ -135,21 +137,27 @@ void SqliteStore::ProcessMeta(Job& job) {
     return;
   }
   Status s = writer_db_.Exec("BEGIN IMMEDIATE");
+  if (s.ok() && job.check) {
+    Status refused = job.check();
+    if (!refused.ok()) {
+      Status rolled_back = writer_db_.Exec("ROLLBACK");
+      // A check that could not read is a storage failure; a check that said no is an answer.
+      const bool storage_failed = refused.code() == StatusCode::kUnavailable ||
+                                  refused.code() == StatusCode::kDataLoss ||
+                                  refused.code() == StatusCode::kInternal;
+      if (!storage_failed && rolled_back.ok()) {
+        job.status = refused;
+        return;
+      }
+      s = storage_failed ? refused : rolled_back;
+    }
+  }
   if (s.ok()) {
     s = job.write();
     if (s.ok()) {
       s = Commit();
     } else {
-      Status rolled_back = writer_db_.Exec("ROLLBACK");
-      // A write that refuses its input (checked against the database inside the transaction)
-      // changed nothing: the store goes on. Anything else is a failure that stops writes.
-      const bool refusal = s.code() == StatusCode::kInvalidArgument ||
-                           s.code() == StatusCode::kAlreadyExists ||
-                           s.code() == StatusCode::kNotFound;
-      if (refusal && rolled_back.ok()) {
-        job.status = s;
-        return;
-      }
+      (void)writer_db_.Exec("ROLLBACK");
     }
   }
   if (!s.ok()) {

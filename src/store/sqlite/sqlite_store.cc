@@ -645,50 +645,51 @@ Status SqliteStore::RevokeApiKey(const std::string& key_id, UtcTime when) {
 
 Status SqliteStore::SaveCustomer(const domain::Customer& customer) {
   TALLY_ASSIGN_OR_RETURN(domain::Customer c, domain::NormalizeCustomer(customer));
-  return RunMetaWrite(
-      [this, c]() -> Status {
-        // Checked here, on the writer, where every earlier customer change is already visible.
-        TALLY_ASSIGN_OR_RETURN(
-            Statement owner,
-            writer_db_.Prepare("SELECT customer_id FROM customer_subscriptions "
-                               "WHERE subscription_id = ? AND customer_id <> ?"));
-        std::string taken;
-        for (const std::string& s : c.subscription_ids) {
-          owner.Reset();
-          owner.BindText(1, s);
-          owner.BindText(2, c.id);
-          TALLY_ASSIGN_OR_RETURN(bool found, owner.Step());
-          if (!found) continue;
-          if (!taken.empty()) taken.append("; ");
-          taken.append("subscription " + s + " belongs to customer " +
-                       std::string(owner.ColumnText(0)));
-        }
-        if (!taken.empty()) return InvalidArgument(taken);
-        TALLY_ASSIGN_OR_RETURN(
-            Statement upsert,
-            writer_db_.Prepare("INSERT OR REPLACE INTO customers (id, name, created_us) "
-                               "VALUES (?,?,?)"));
-        upsert.BindText(1, c.id);
-        upsert.BindText(2, c.name);
-        upsert.BindInt64(3, c.created.micros);
-        TALLY_RETURN_IF_ERROR(upsert.Run());
-        TALLY_ASSIGN_OR_RETURN(
-            Statement clear,
-            writer_db_.Prepare("DELETE FROM customer_subscriptions WHERE customer_id = ?"));
-        clear.BindText(1, c.id);
-        TALLY_RETURN_IF_ERROR(clear.Run());
-        TALLY_ASSIGN_OR_RETURN(
-            Statement add, writer_db_.Prepare("INSERT INTO customer_subscriptions "
+  // Checked on the writer, inside the write's transaction, where every earlier customer change
+  // is visible: a refusal changes nothing and the store goes on.
+  auto check = [this, c]() -> Status {
+    TALLY_ASSIGN_OR_RETURN(Statement owner,
+                           writer_db_.Prepare("SELECT customer_id FROM customer_subscriptions "
+                                              "WHERE subscription_id = ? AND customer_id <> ?"));
+    std::string taken;
+    for (const std::string& s : c.subscription_ids) {
+      owner.Reset();
+      owner.BindText(1, s);
+      owner.BindText(2, c.id);
+      TALLY_ASSIGN_OR_RETURN(bool found, owner.Step());
+      if (!found) continue;
+      if (!taken.empty()) taken.append("; ");
+      taken.append("subscription " + s + " belongs to customer " +
+                   std::string(owner.ColumnText(0)));
+    }
+    if (!taken.empty()) return InvalidArgument(taken);
+    return Status::Ok();
+  };
+  auto write = [this, c]() -> Status {
+    TALLY_ASSIGN_OR_RETURN(Statement upsert,
+                           writer_db_.Prepare("INSERT OR REPLACE INTO customers (id, name, "
+                                              "created_us) VALUES (?,?,?)"));
+    upsert.BindText(1, c.id);
+    upsert.BindText(2, c.name);
+    upsert.BindInt64(3, c.created.micros);
+    TALLY_RETURN_IF_ERROR(upsert.Run());
+    TALLY_ASSIGN_OR_RETURN(
+        Statement clear,
+        writer_db_.Prepare("DELETE FROM customer_subscriptions WHERE customer_id = ?"));
+    clear.BindText(1, c.id);
+    TALLY_RETURN_IF_ERROR(clear.Run());
+    TALLY_ASSIGN_OR_RETURN(Statement add,
+                           writer_db_.Prepare("INSERT INTO customer_subscriptions "
                                               "(subscription_id, customer_id) VALUES (?,?)"));
-        for (const std::string& s : c.subscription_ids) {
-          add.Reset();
-          add.BindText(1, s);
-          add.BindText(2, c.id);
-          TALLY_RETURN_IF_ERROR(add.Run());
-        }
-        return Status::Ok();
-      },
-      [this, c] { customers_[c.id] = c; });
+    for (const std::string& s : c.subscription_ids) {
+      add.Reset();
+      add.BindText(1, s);
+      add.BindText(2, c.id);
+      TALLY_RETURN_IF_ERROR(add.Run());
+    }
+    return Status::Ok();
+  };
+  return RunMetaWrite(write, [this, c] { customers_[c.id] = c; }, check);
 }
 
 Result<std::vector<domain::Customer>> SqliteStore::ListCustomers() {

@@ -38,7 +38,7 @@ namespace tally::store::sqlite {
 // column `first`.
 Result<domain::UsageRecord> ReadRecordColumns(Statement& q, int first);
 
-class SqliteStore final : public UsageStore {
+class SqliteStore final : public UsageStore, public BillingStore {
  public:
   static Result<std::unique_ptr<SqliteStore>> Open(const SqliteStoreOptions& options);
   ~SqliteStore() override;
@@ -64,6 +64,21 @@ class SqliteStore final : public UsageStore {
   Status RevokeApiKey(const std::string& key_id, UtcTime when) override;
   StoreStats GetStats() override;
   Status WriteHealth() override;
+  BillingStore* Billing() override { return this; }
+
+  // BillingStore (sqlite_billing.cc).
+  Status SaveRateCard(const StoredRateCard& card) override;
+  Result<std::vector<StoredRateCard>> ListRateCards() override;
+  Status SaveSubscriptionPricing(const SubscriptionPricingRecord& record) override;
+  Result<std::vector<SubscriptionPricingRecord>> ListSubscriptionPricing() override;
+  Status SaveDraftInvoices(const std::vector<StoredInvoice>& invoices) override;
+  Status FinalizeInvoice(const std::string& subscription_id, const std::string& period,
+                         uint64_t expected_watermark_seq, UtcTime when) override;
+  Result<std::vector<StoredInvoice>> ListInvoices(const InvoiceFilter& filter) override;
+  Result<std::optional<StoredInvoice>> FindInvoice(const std::string& subscription_id,
+                                                   const std::string& period) override;
+  Status VisitHourlyUsage(const HourlyUsageQuery& query,
+                          const std::function<void(const HourlyUsageRow&)>& visit) override;
 
   void FailNextCommits(int n) { fail_commits_.store(n); }
 
@@ -80,6 +95,9 @@ class SqliteStore final : public UsageStore {
     // caches after the commit.
     std::function<Status()> write;
     std::function<void()> publish;
+    // Optional, run first inside the transaction: a failure refuses the job (rolled back, the
+    // store stays writable), unlike a failure of `write`, which stops all writes.
+    std::function<Status()> check;
 
     Status status;
     bool done = false;
@@ -109,7 +127,8 @@ class SqliteStore final : public UsageStore {
   void MaybeCheckpoint();
   // Enqueues a job and waits for the writer to finish it.
   void RunOnWriter(Job& job);
-  Status RunMetaWrite(std::function<Status()> write, std::function<void()> publish);
+  Status RunMetaWrite(std::function<Status()> write, std::function<void()> publish,
+                      std::function<Status()> check = nullptr);
   // Drops the DirectTenantIds answers; called with meta_mu_ held exclusively.
   void ForgetDirectTenants();
 
