@@ -41,16 +41,25 @@ std::string CardChoice(const store::StoredRateCard& c) {
 }
 
 // Per-meter hours of one subscription, built from the visit's rows. Meters are few per
-// subscription, so a linear search by key beats a map.
+// subscription, so a linear search beats a map; the store's views of one meter share their
+// text, so the search compares pointers first and text only on a miss.
 struct MeterHours {
   std::string key;
+  const char* seen = nullptr;  // the data() of the last view that matched
   pricing::MeterUsage usage;
 };
 MeterHours& HoursOf(std::vector<MeterHours>& meters, std::string_view meter_id) {
   for (MeterHours& m : meters) {
-    if (EqualsIgnoreCase(m.key, meter_id)) return m;
+    if (m.seen == meter_id.data()) return m;
   }
-  meters.push_back(MeterHours{domain::MeterKey(meter_id), {std::string(meter_id), {}}});
+  for (MeterHours& m : meters) {
+    if (EqualsIgnoreCase(m.key, meter_id)) {
+      m.seen = meter_id.data();
+      return m;
+    }
+  }
+  meters.push_back(
+      MeterHours{domain::MeterKey(meter_id), meter_id.data(), {std::string(meter_id), {}}});
   return meters.back();
 }
 
@@ -232,34 +241,9 @@ Result<RunReport> BillingService::RunInvoices(BillingMonth month, const TimeZone
     finals[inv.subscription_id].push_back(std::move(inv));
   }
 
-  // The period's usage of every subscription to invoice, in one pass over the index.
-  std::vector<std::string> to_invoice;
   for (const auto& p : pricing_records) {
-    if (final_now.count(p.subscription_id) != 0) {
-      report.already_final.push_back(p.subscription_id);
-    } else {
-      to_invoice.push_back(p.subscription_id);
-    }
+    if (final_now.count(p.subscription_id) != 0) report.already_final.push_back(p.subscription_id);
   }
-  std::map<std::string, std::vector<MeterHours>> usage;
-  {
-    store::HourlyUsageQuery q;
-    q.subscription_ids = to_invoice;
-    q.from = CeilHour(period.start());
-    q.to = CeilHour(period.end());
-    q.after_seq = 0;
-    q.up_to_seq = seq;
-    std::string_view current;
-    std::vector<MeterHours>* meters = nullptr;
-    TALLY_RETURN_IF_ERROR(billing_->VisitHourlyUsage(q, [&](const store::HourlyUsageRow& row) {
-      if (meters == nullptr || row.subscription_id != current) {
-        meters = &usage[std::string(row.subscription_id)];
-        current = row.subscription_id;
-      }
-      HoursOf(*meters, row.meter_id).usage.hours.push_back({row.hour, row.quantity});
-    }));
-  }
-
   // Price lists, parsed once per card.
   std::map<std::string, Result<pricing::PriceList>> price_lists;
   auto price_list_for =
@@ -328,7 +312,20 @@ Result<RunReport> BillingService::RunInvoices(BillingMonth month, const TimeZone
     request.period = period;
     request.pricing.adjustment_percent = p.adjustment_percent;
     request.pricing.commitment = p.commitment;
-    for (MeterHours& m : usage[sub]) request.usage.push_back(std::move(m.usage));
+    // The period's usage, one subscription at a time so memory holds one subscription's hours.
+    {
+      store::HourlyUsageQuery q;
+      q.subscription_ids = {sub};
+      q.from = CeilHour(period.start());
+      q.to = CeilHour(period.end());
+      q.after_seq = 0;
+      q.up_to_seq = seq;
+      std::vector<MeterHours> meters;
+      TALLY_RETURN_IF_ERROR(billing_->VisitHourlyUsage(q, [&](const store::HourlyUsageRow& row) {
+        HoursOf(meters, row.meter_id).usage.hours.push_back({row.hour, row.quantity});
+      }));
+      for (MeterHours& m : meters) request.usage.push_back(std::move(m.usage));
+    }
 
     // Late usage: for each earlier final period, what was committed after the final invoices
     // covered it.

@@ -18,6 +18,7 @@
 #include "domain/aggregate.h"
 #include "domain/meter.h"
 #include "export/focus_csv.h"
+#include "export/invoice_json.h"
 #include "export/usage_summary_csv.h"
 
 namespace tally::cli {
@@ -417,7 +418,46 @@ int RunExport(const ExportArgs& args, CliEnv& env) {
   };
 
   if (focus) {
-    return finish(Unavailable("FOCUS export is not implemented yet"));
+    // The period's final invoices, one at a time, read back from their stored JSON: the
+    // export reconciles to what was finalized, not to a recomputation.
+    store::InvoiceFilter filter;
+    filter.period = month->ToString();
+    auto invoices = b->service->ListInvoices(filter);
+    if (!invoices.ok()) return FailStatus(env, invoices.status());
+    auto subs = b->store->ListSubscriptions();
+    if (!subs.ok()) return FailStatus(env, subs.status());
+    std::map<std::string, std::string> names;
+    for (const domain::Subscription& s : *subs) names[s.id] = s.display_name;
+    exports::FocusOptions options{args.provider_name, args.billing_account_id,
+                                  args.billing_account_name, args.region_id, args.region_name};
+    exports::FocusCsvWriter writer(out, options, domain::MeterCatalog::Builtin());
+    size_t drafts = 0;
+    Status status;
+    for (const store::StoredInvoice& header : *invoices) {
+      if (header.status != store::InvoiceStatus::kFinal) {
+        ++drafts;
+        continue;
+      }
+      auto stored = b->service->GetInvoice(header.subscription_id, header.period);
+      if (!stored.ok()) {
+        status = stored.status();
+        break;
+      }
+      auto invoice = exports::ParseInvoiceJson(stored->json);
+      if (!invoice.ok()) {
+        status = DataLoss("invoice " + header.subscription_id + " " + header.period +
+                          " is damaged: " + invoice.status().message());
+        break;
+      }
+      status = writer.WriteInvoice(*invoice, {"", names[header.subscription_id]});
+      if (!status.ok()) break;
+    }
+    if (status.ok()) status = writer.Finish();
+    if (drafts > 0) {
+      env.err << "tally: " << drafts << " draft invoices of " << filter.period
+              << " not exported (finalize them first)" << std::endl;
+    }
+    return finish(status);
   }
 
   auto subs = b->store->ListSubscriptions();

@@ -96,6 +96,7 @@ class Chargeback(t.TempDirTestCase):
         self.assertIn("2 finalized", out)
         final = {sub: {fmt: self.show(sub, "2026-10", fmt) for fmt in ("json", "csv", "html")}
                  for sub in on_offer}
+        self.check_focus("2026-10", october)
 
         # Usage of October arrives after the finalize: twice, with a run in between.
         late_sub = on_offer[0]
@@ -152,6 +153,25 @@ class Chargeback(t.TempDirTestCase):
         self.assertEqual(sorted((i["period"], i["status"]) for i in listed
                                 if i["subscriptionId"] == late_sub),
                          [("2026-10", "final"), ("2026-11", "final"), ("2026-12", "draft")])
+
+    def check_focus(self, period, invoices):
+        """The FOCUS export of `period`: the mandatory columns, and BilledCost summed per
+        InvoiceId equal to each invoice's total."""
+        out_file = self.path(f"focus-{period}.csv")
+        run("export", "--data-dir", self.d, "--format", "focus", "--period", period,
+            "--provider-name", "Contoso Private Cloud", "--billing-account-id", "acct-1",
+            "--output", out_file, check=0)
+        with open(out_file, newline="") as f:
+            rows = list(csv.DictReader(f))
+        for column in ("BilledCost", "BillingAccountId", "BillingCurrency", "BillingPeriodStart",
+                       "ChargeCategory", "EffectiveCost", "ListCost", "ServiceName"):
+            self.assertIn(column, rows[0])
+        billed = {}
+        for r in rows:
+            self.assertEqual(r["BillingAccountId"], "acct-1")
+            self.assertEqual(r["BillingPeriodStart"], period + "-01T00:00:00Z")
+            billed[r["InvoiceId"]] = billed.get(r["InvoiceId"], Decimal(0)) + Decimal(r["BilledCost"])
+        self.assertEqual(billed, {f"{sub}/{period}": inv["total"] for sub, inv in invoices.items()})
 
     def test_reimport_replaces_the_card(self):
         card = self.path("card2.json")
@@ -214,6 +234,7 @@ class Chargeback(t.TempDirTestCase):
             (("invoices", "list", "--status", "open"), 2, "--status"),
             (("export", "--format", "xml", "--period", "2026-10"), 2, "--format must be"),
             (("export", "--format", "jsonl"), 2, "either --period or both --from and --to"),
+            (("export", "--format", "focus", "--period", "2026-10"), 2, "--provider-name"),
             (("export", "--format", "jsonl", "--from", "2026-10-02", "--to", "2026-10-01"), 2,
              "--to must be after --from"),
         ]
