@@ -40,9 +40,7 @@ const std::string& Body() {
   return body;
 }
 
-domain::ValidationContext Context() {
-  return {UtcTime{int64_t{4'000'000'000} * 1'000'000}, false};
-}
+domain::ValidationContext Context() { return {UtcTime{int64_t{4'000'000'000} * 1'000'000}, false}; }
 
 void BM_ParseJsonBody(benchmark::State& state) {
   for (auto _ : state) {

@@ -8,8 +8,8 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "ingest/ingest_service.h"
 #include "ingest/import_pipeline.h"
+#include "ingest/ingest_service.h"
 #include "ingest/record_reader.h"
 
 namespace tally::cli {
@@ -90,8 +90,7 @@ int RunImport(const ImportArgs& args, CliEnv& env) {
               }
               for (const domain::FieldError& e : outcome.errors) {
                 env.err << name << ':' << line_of(e.index) << ": "
-                        << (e.property.empty() ? "record" : e.property) << ": " << e.reason
-                        << '\n';
+                        << (e.property.empty() ? "record" : e.property) << ": " << e.reason << '\n';
               }
               return true;
             case StatusCode::kAlreadyExists:

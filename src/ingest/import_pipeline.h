@@ -19,7 +19,8 @@ namespace tally::ingest {
 // records' text has been moved out; `fields.size()`, `lines`, `first_index` and `errors` are
 // intact) and its outcome. Error reasons do not name lines (unlike IngestParsed's): use
 // `batch.lines[index - batch.first_index]`. Returning false stops the import after this batch.
-using ImportBatchDone = std::function<bool(const ParsedRecords& batch, const IngestOutcome& outcome)>;
+using ImportBatchDone =
+    std::function<bool(const ParsedRecords& batch, const IngestOutcome& outcome)>;
 
 // Ingests every batch of `reader` as `sender`. Returns the reader's error (InvalidArgument or
 // Unavailable, as RecordReader::Next) if reading stopped early, else OK; batches read before

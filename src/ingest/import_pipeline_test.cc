@@ -32,7 +32,7 @@ struct ImportRun {
 };
 
 ImportRun Import(const std::string& text, size_t batch_size, FakeUsageStore& store,
-           size_t stop_after = SIZE_MAX) {
+                 size_t stop_after = SIZE_MAX) {
   FakeClockForTesting clock(ParseUtcTime("2026-10-02T00:00:00Z").value());
   IngestService service(store, clock);
   std::istringstream in(text);

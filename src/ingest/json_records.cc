@@ -208,9 +208,10 @@ simdjson::error_code ReadRecordObject(od::object object, size_t index, UsageReco
 namespace {
 
 // simdjson's parser sizes its buffers (about five times the text) on first use; a fresh parser
-// per body meant fresh, zeroed pages for every batch. Each thread keeps one, unless a very large
-// body made it grow beyond this.
-constexpr size_t kRetainedParserCapacity = size_t{8} << 20;
+// per body meant fresh, zeroed pages for every batch. Each thread keeps one, unless a body larger
+// than this (a 1,000-record batch is ~0.5 MB) made it grow: then it is freed, so that the
+// server's handler threads hold at most ~5 MB each.
+constexpr size_t kRetainedParserCapacity = size_t{1} << 20;
 
 Status ParseJsonTextWith(od::parser& parser, const char* data, size_t len, size_t capacity,
                          const ParseOptions& options, ParsedRecords& out);

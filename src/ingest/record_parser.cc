@@ -100,7 +100,7 @@ Result<ParsedRecords> ParseBody(std::string_view body, BodyFormat format,
       padded.assign(body);
       padded.append(kJsonPadding, '\0');
       Status s = internal::ParseJsonText(padded.data(), body.size(), padded.size(), options, out);
-      if (padded.capacity() > (size_t{8} << 20)) std::string().swap(padded);
+      if (padded.capacity() > (size_t{1} << 20) + kJsonPadding) std::string().swap(padded);
       TALLY_RETURN_IF_ERROR(s);
       break;
     }
