@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "ingest/import_pipeline.h"
 #include "ingest/ingest_service.h"
 #include "ingest/record_reader.h"
 
@@ -64,55 +65,50 @@ int RunImport(const ImportArgs& args, CliEnv& env) {
     ingest::RecordReaderOptions reader_options;
     reader_options.batch_size = args.batch_size;
     ingest::RecordReader reader(fd, formats[f], reader_options);
-    ingest::ParsedRecords batch;
     FileTotals totals;
     bool stop_all = false;
-    while (true) {
-      Result<bool> more = reader.Next(batch);
-      if (!more.ok()) {
-        Fail(env, kExitFailure, name + ": " + more.status().message());
-        failed = true;
-        break;
-      }
-      if (!*more) break;
-      // Errors are printed as FILE:LINE, so keep the lines out of the reasons.
-      const std::vector<size_t> lines = std::move(batch.lines);
-      batch.lines.clear();
-      const size_t first = batch.first_index;
-      const auto line_of = [&](size_t index) -> std::string {
-        const size_t i = index - first;
-        return i < lines.size() ? std::to_string(lines[i]) : "?";
-      };
-
-      const ingest::IngestOutcome outcome = ingest.IngestParsed(batch, ingest::Sender::kOperator);
-      if (outcome.status.ok()) {
-        totals.accepted += outcome.accepted;
-        totals.duplicates += outcome.duplicates;
-        continue;
-      }
-      totals.refused += batch.fields.size();
+    // Reads and validates the next batch while this one is appended (ImportPipelined).
+    Status read = ingest::ImportPipelined(
+        reader, ingest, ingest::Sender::kOperator,
+        [&](const ingest::ParsedRecords& batch, const ingest::IngestOutcome& outcome) {
+          if (outcome.status.ok()) {
+            totals.accepted += outcome.accepted;
+            totals.duplicates += outcome.duplicates;
+            return true;
+          }
+          // Errors are printed as FILE:LINE, so the lines are kept out of the reasons.
+          const auto line_of = [&](size_t index) -> std::string {
+            const size_t i = index - batch.first_index;
+            return i < batch.lines.size() ? std::to_string(batch.lines[i]) : "?";
+          };
+          totals.refused += batch.fields.size();
+          failed = true;
+          switch (outcome.status.code()) {
+            case StatusCode::kInvalidArgument:
+              if (outcome.errors.empty()) {
+                env.err << name << ": " << outcome.status.message() << '\n';
+              }
+              for (const domain::FieldError& e : outcome.errors) {
+                env.err << name << ':' << line_of(e.index) << ": "
+                        << (e.property.empty() ? "record" : e.property) << ": " << e.reason << '\n';
+              }
+              return true;
+            case StatusCode::kAlreadyExists:
+              for (const store::RecordConflict& c : outcome.conflicts) {
+                env.err << name << ':' << line_of(c.index) << ": recordId: '" << c.record_id
+                        << "' is already stored with different content\n";
+              }
+              return true;
+            default:
+              // The store refuses writes: later batches would fail the same way.
+              Fail(env, kExitFailure, name + ": " + outcome.status.message());
+              stop_all = true;
+              return false;
+          }
+        });
+    if (!read.ok()) {
+      Fail(env, kExitFailure, name + ": " + read.message());
       failed = true;
-      switch (outcome.status.code()) {
-        case StatusCode::kInvalidArgument:
-          if (outcome.errors.empty()) env.err << name << ": " << outcome.status.message() << '\n';
-          for (const domain::FieldError& e : outcome.errors) {
-            env.err << name << ':' << line_of(e.index) << ": "
-                    << (e.property.empty() ? "record" : e.property) << ": " << e.reason << '\n';
-          }
-          break;
-        case StatusCode::kAlreadyExists:
-          for (const store::RecordConflict& c : outcome.conflicts) {
-            env.err << name << ':' << line_of(c.index) << ": recordId: '" << c.record_id
-                    << "' is already stored with different content\n";
-          }
-          break;
-        default:
-          // The store refuses writes: later batches would fail the same way.
-          Fail(env, kExitFailure, name + ": " + outcome.status.message());
-          stop_all = true;
-          break;
-      }
-      if (stop_all) break;
     }
     if (fd > 0) ::close(fd);
 

@@ -22,11 +22,32 @@ bool IsMeterIdChar(char c) {
          c == '_' || c == '.';
 }
 
+void AppendCount(std::string& out, uint64_t n) {
+  char digits[20];
+  char* end = digits + sizeof digits;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  out.append(p, static_cast<size_t>(end - p));
+}
+
 void AppendField(std::string& out, std::string_view s) {
   // Length-prefixed so that no choice of field text can make two records look alike.
-  out.append(std::to_string(s.size()));
+  AppendCount(out, s.size());
   out.push_back(':');
   out.append(s);
+}
+
+void AppendUpperField(std::string& out, std::string_view s) {
+  AppendCount(out, s.size());
+  out.push_back(':');
+  const size_t at = out.size();
+  out.append(s);
+  for (size_t i = at; i < out.size(); ++i) {
+    if (out[i] >= 'a' && out[i] <= 'z') out[i] = static_cast<char>(out[i] - 'a' + 'A');
+  }
 }
 
 void AppendProps(std::string& out, const OptionalProperties& p) {
@@ -34,7 +55,7 @@ void AppendProps(std::string& out, const OptionalProperties& p) {
     out.push_back('-');
     return;
   }
-  out.append(std::to_string(p->size()));
+  AppendCount(out, p->size());
   out.push_back('{');
   for (const auto& [k, v] : *p) {
     AppendField(out, k);
@@ -42,13 +63,25 @@ void AppendProps(std::string& out, const OptionalProperties& p) {
   }
 }
 
+// `v`'s value, moved out when the fields are the caller's to give (an rvalue batch), else
+// copied.
+template <typename T>
+T Take(const std::optional<T>& v) {
+  return *v;
+}
+template <typename T>
+T Take(std::optional<T>& v) {
+  return std::move(*v);
+}
+
 // Sorts by key and checks the limits; appends errors under `property`.
-OptionalProperties CheckProperties(const OptionalProperties& in, size_t index,
-                                   const char* property, size_t max_entries, size_t max_value,
+template <typename In>
+OptionalProperties CheckProperties(In& in, size_t index, const char* property,
+                                   size_t max_entries, size_t max_value,
                                    std::vector<FieldError>& errors) {
   if (!in) return std::nullopt;
-  Properties p = *in;
-  std::sort(p.begin(), p.end());
+  Properties p = Take(in);
+  if (!std::is_sorted(p.begin(), p.end())) std::sort(p.begin(), p.end());
   bool ok = true;
   auto fail = [&](std::string reason) {
     errors.push_back({index, property, std::move(reason)});
@@ -75,24 +108,43 @@ OptionalProperties CheckProperties(const OptionalProperties& in, size_t index,
   return p;
 }
 
+void AppendCanonicalContent(std::string& out, const UsageRecord& r) {
+  AppendField(out, r.record_id);
+  AppendField(out, r.subscription_id);
+  AppendUpperField(out, r.meter_id);
+  AppendField(out, r.resource_uri);
+  AppendField(out, r.location);
+  const std::string hours = std::to_string(r.usage_start.hours());  // short: no allocation
+  AppendField(out, hours);
+  // The quantity's text goes to the end first, then is moved behind its length prefix.
+  const size_t at = out.size();
+  r.quantity.AppendTo(out);
+  const std::string_view text(out.data() + at, out.size() - at);
+  char quantity[48];
+  const size_t n = std::min(text.size(), sizeof quantity);
+  std::memcpy(quantity, text.data(), n);
+  out.resize(at);
+  AppendField(out, std::string_view(quantity, n));
+  AppendProps(out, r.tags);
+  AppendProps(out, r.additional_info);
+}
+
 }  // namespace
 
 std::string CanonicalContent(const UsageRecord& r) {
   std::string out;
   out.reserve(64 + r.record_id.size() + r.resource_uri.size() + r.location.size());
-  AppendField(out, r.record_id);
-  AppendField(out, r.subscription_id);
-  AppendField(out, AsciiUpper(r.meter_id));
-  AppendField(out, r.resource_uri);
-  AppendField(out, r.location);
-  AppendField(out, std::to_string(r.usage_start.hours()));
-  AppendField(out, r.quantity.ToString());
-  AppendProps(out, r.tags);
-  AppendProps(out, r.additional_info);
+  AppendCanonicalContent(out, r);
   return out;
 }
 
-uint64_t ContentHash(const UsageRecord& r) { return Hash64(CanonicalContent(r), 0x7a11); }
+uint64_t ContentHash(const UsageRecord& r) {
+  // Hashed from a buffer reused by the thread: this runs for every record ingested.
+  thread_local std::string buffer;
+  buffer.clear();
+  AppendCanonicalContent(buffer, r);
+  return Hash64(buffer, 0x7a11);
+}
 
 bool SameContent(const UsageRecord& a, const UsageRecord& b) {
   return a.record_id == b.record_id && a.subscription_id == b.subscription_id &&
@@ -101,9 +153,21 @@ bool SameContent(const UsageRecord& a, const UsageRecord& b) {
          a.quantity == b.quantity && a.tags == b.tags && a.additional_info == b.additional_info;
 }
 
-std::optional<UsageRecord> MakeUsageRecord(const UsageRecordFields& f, size_t index,
-                                           const ValidationContext& ctx,
-                                           std::vector<FieldError>& errors) {
+namespace {
+
+// "/subscriptions/{subscription_id}/" followed by at least one byte, ignoring case.
+bool IsResourceOfSubscription(std::string_view uri, std::string_view subscription_id) {
+  constexpr std::string_view kPrefix = "/subscriptions/";
+  const size_t prefix = kPrefix.size() + subscription_id.size() + 1;
+  return uri.size() > prefix && EqualsIgnoreCase(uri.substr(0, kPrefix.size()), kPrefix) &&
+         EqualsIgnoreCase(uri.substr(kPrefix.size(), subscription_id.size()), subscription_id) &&
+         uri[prefix - 1] == '/';
+}
+
+// Fields is `const UsageRecordFields` (values are copied) or `UsageRecordFields` (moved out).
+template <typename Fields>
+std::optional<UsageRecord> MakeRecord(Fields& f, size_t index, const ValidationContext& ctx,
+                                      std::vector<FieldError>& errors) {
   const size_t errors_before = errors.size();
   auto fail = [&](const char* property, std::string reason) {
     errors.push_back({index, property, std::move(reason)});
@@ -127,7 +191,7 @@ std::optional<UsageRecord> MakeUsageRecord(const UsageRecordFields& f, size_t in
     } else if (HasControlChars(*f.record_id)) {
       fail("recordId", "contains control characters");
     } else {
-      r.record_id = *f.record_id;
+      r.record_id = Take(f.record_id);
     }
   }
   bool subscription_ok = false;
@@ -135,7 +199,10 @@ std::optional<UsageRecord> MakeUsageRecord(const UsageRecordFields& f, size_t in
     if (!IsGuid(*f.subscription_id)) {
       fail("subscriptionId", "must be a GUID such as 8f1c9a52-3c1e-4a8b-9d2e-0b6f4c7a1e55");
     } else {
-      r.subscription_id = AsciiLower(*f.subscription_id);
+      r.subscription_id = Take(f.subscription_id);
+      for (char& c : r.subscription_id) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      }
       subscription_ok = true;
     }
   }
@@ -144,7 +211,7 @@ std::optional<UsageRecord> MakeUsageRecord(const UsageRecordFields& f, size_t in
     if (m.size() > 64 || !std::all_of(m.begin(), m.end(), IsMeterIdChar)) {
       fail("meterId", "must be 1 to 64 characters of letters, digits, '-', '_' or '.'");
     } else {
-      r.meter_id = m;
+      r.meter_id = Take(f.meter_id);
     }
   }
   if (required(f.resource_uri, "resourceUri")) {
@@ -154,15 +221,15 @@ std::optional<UsageRecord> MakeUsageRecord(const UsageRecordFields& f, size_t in
     } else if (HasControlChars(u)) {
       fail("resourceUri", "contains control characters");
     } else if (subscription_ok) {
-      std::string prefix = "/subscriptions/" + r.subscription_id + "/";
-      if (u.size() <= prefix.size() || !EqualsIgnoreCase(u.substr(0, prefix.size()), prefix)) {
-        fail("resourceUri", "must be a resource ID of the record's subscription, starting with '" +
-                                prefix + "'");
+      if (!IsResourceOfSubscription(u, r.subscription_id)) {
+        fail("resourceUri",
+             "must be a resource ID of the record's subscription, starting with '/subscriptions/" +
+                 r.subscription_id + "/'");
       } else {
-        r.resource_uri = u;
+        r.resource_uri = Take(f.resource_uri);
       }
     } else {
-      r.resource_uri = u;
+      r.resource_uri = Take(f.resource_uri);
     }
   }
   if (required(f.location, "location")) {
@@ -171,7 +238,7 @@ std::optional<UsageRecord> MakeUsageRecord(const UsageRecordFields& f, size_t in
     } else if (HasControlChars(*f.location)) {
       fail("location", "contains control characters");
     } else {
-      r.location = *f.location;
+      r.location = Take(f.location);
     }
   }
   std::optional<UtcTime> start;
@@ -226,6 +293,20 @@ std::optional<UsageRecord> MakeUsageRecord(const UsageRecordFields& f, size_t in
   }
   if (errors.size() != errors_before) return std::nullopt;
   return r;
+}
+
+}  // namespace
+
+std::optional<UsageRecord> MakeUsageRecord(const UsageRecordFields& fields, size_t index,
+                                           const ValidationContext& ctx,
+                                           std::vector<FieldError>& errors) {
+  return MakeRecord(fields, index, ctx, errors);
+}
+
+std::optional<UsageRecord> MakeUsageRecord(UsageRecordFields&& fields, size_t index,
+                                           const ValidationContext& ctx,
+                                           std::vector<FieldError>& errors) {
+  return MakeRecord(fields, index, ctx, errors);
 }
 
 void AppendPropertiesJson(std::string& out, const OptionalProperties& p) {

@@ -90,6 +90,11 @@ struct ValidationContext {
 std::optional<UsageRecord> MakeUsageRecord(const UsageRecordFields& fields, size_t index,
                                            const ValidationContext& ctx,
                                            std::vector<FieldError>& errors);
+// The same, moving the text out of `fields` instead of copying it (what is left in `fields`
+// is unspecified).
+std::optional<UsageRecord> MakeUsageRecord(UsageRecordFields&& fields, size_t index,
+                                           const ValidationContext& ctx,
+                                           std::vector<FieldError>& errors);
 
 // The JSON object text {"k":"v",...} of properties, or "null".
 void AppendPropertiesJson(std::string& out, const OptionalProperties& p);

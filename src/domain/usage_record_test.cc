@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/hash.h"
+
 namespace tally::domain {
 namespace {
 
@@ -153,6 +155,41 @@ TEST(UsageRecordContent, IgnoresReportedTimeTagOrderAndMeterCase) {
   b->quantity = Decimal::FromInt(2);
   EXPECT_FALSE(SameContent(*a, *b));
   EXPECT_NE(ContentHash(*a), ContentHash(*b));
+}
+
+// The content hash is stored with every record (usage_records.content_hash), so its input must
+// never change: this is the canonical text as first defined.
+TEST(UsageRecordContent, CanonicalTextAndHashAreFrozen) {
+  std::vector<FieldError> errors;
+  ValidationContext ctx{UtcTime{kNow}, false};
+  auto f = ValidFields();
+  f.meter_id = "f271A8A388C44D93956A063E1D2FA80B";
+  auto a = MakeUsageRecord(f, 0, ctx, errors);
+  ASSERT_TRUE(a);
+  const std::string expected =
+      "5:rec-136:8f1c9a52-3c1e-4a8b-9d2e-0b6f4c7a1e5532:F271A8A388C44D93956A063E1D2FA80B"
+      "119:/subscriptions/8f1c9a52-3c1e-4a8b-9d2e-0b6f4c7a1e55/resourceGroups/rg/providers/"
+      "Microsoft.Network/publicIPAddresses/ip15:local6:49673817:1.0000000000000012{1:a1:11:b1:2-";
+  EXPECT_EQ(CanonicalContent(*a), expected);
+  EXPECT_EQ(ContentHash(*a), Hash64(expected, 0x7a11));
+
+  f = ValidFields();
+  f.tags.reset();
+  f.additional_info = Properties{};
+  f.quantity = "123456789012345678901.5";
+  errors.clear();
+  auto b = MakeUsageRecord(f, 0, ctx, errors);
+  if (!b) {  // beyond the quantity limit: use the largest whole quantity instead
+    errors.clear();
+    f.quantity = "999999999999999999999";
+    b = MakeUsageRecord(f, 0, ctx, errors);
+  }
+  ASSERT_TRUE(b);
+  const std::string text = CanonicalContent(*b);
+  EXPECT_TRUE(text.ends_with(":" + b->quantity.ToString() + "-0{")) << text;
+  EXPECT_EQ(ContentHash(*b), Hash64(text, 0x7a11));
+  // The hash reuses a per-thread buffer: a second record must not see the first's text.
+  EXPECT_EQ(ContentHash(*a), Hash64(expected, 0x7a11));
 }
 
 }  // namespace

@@ -62,41 +62,62 @@ IngestOutcome IngestService::Ingest(std::string_view body, BodyFormat format, Se
     outcome.status = parsed.status();
     return outcome;
   }
-  return IngestParsed(*parsed, sender);
+  return IngestParsed(std::move(*parsed), sender);
 }
 
 IngestOutcome IngestService::IngestFields(const std::vector<domain::UsageRecordFields>& fields,
                                           Sender sender, size_t first_index) {
-  return ValidateAndAppend(fields, {}, {}, first_index, sender);
+  return ValidateAndAppend(fields, {}, {}, {}, first_index, sender);
 }
 
 IngestOutcome IngestService::IngestParsed(const ParsedRecords& records, Sender sender) {
-  return ValidateAndAppend(records.fields, records.errors, records.lines, records.first_index,
+  return ValidateAndAppend(records.fields, {}, records.errors, records.lines, records.first_index,
                            sender);
 }
 
+IngestOutcome IngestService::IngestParsed(ParsedRecords&& records, Sender sender) {
+  return ValidateAndAppend(records.fields, records.fields, records.errors, records.lines,
+                           records.first_index, sender);
+}
+
+ValidatedBatch IngestService::ValidateParsed(ParsedRecords&& records, Sender sender) {
+  return Validate(records.fields, records.fields, records.errors, records.lines,
+                  records.first_index, sender);
+}
+
 IngestOutcome IngestService::ValidateAndAppend(
-    std::span<const domain::UsageRecordFields> fields,
+    std::span<const domain::UsageRecordFields> fields, std::span<domain::UsageRecordFields> owned,
     std::span<const domain::FieldError> parse_errors, std::span<const size_t> lines,
     size_t first_index, Sender sender) {
-  IngestOutcome outcome;
+  return AppendValidated(Validate(fields, owned, parse_errors, lines, first_index, sender));
+}
+
+ValidatedBatch IngestService::Validate(std::span<const domain::UsageRecordFields> fields,
+                                       std::span<domain::UsageRecordFields> owned,
+                                       std::span<const domain::FieldError> parse_errors,
+                                       std::span<const size_t> lines, size_t first_index,
+                                       Sender sender) {
+  ValidatedBatch batch;
+  batch.first_index = first_index;
+  IngestOutcome& outcome = batch.outcome;
   if (fields.empty()) {
     outcome.status = InvalidArgument("the batch has no records");
-    return outcome;
+    return batch;
   }
   if (fields.size() > options_.max_records_per_batch) {
     outcome.status = InvalidArgument("the batch has " + std::to_string(fields.size()) +
                                      " records; at most " +
                                      std::to_string(options_.max_records_per_batch) +
                                      " are allowed, split it into smaller batches");
-    return outcome;
+    return batch;
   }
 
   // One `now` for the whole batch: validation ("has the hour ended?") and the reported time
   // the store assigns must agree.
   const UtcTime now = clock_.Now();
+  batch.now = now;
   const domain::ValidationContext context{now, sender == Sender::kOperator};
-  std::vector<domain::UsageRecord> records;
+  std::vector<domain::UsageRecord>& records = batch.records;
   records.reserve(fields.size());
   std::vector<domain::FieldError>& errors = outcome.errors;
   std::vector<domain::FieldError> record_errors;
@@ -120,7 +141,9 @@ IngestOutcome IngestService::ValidateAndAppend(
     if (!whole_record_broken) {
       record_errors.clear();
       std::optional<domain::UsageRecord> record =
-          domain::MakeUsageRecord(fields[i], index, context, record_errors);
+          owned.empty() ? domain::MakeUsageRecord(fields[i], index, context, record_errors)
+                        : domain::MakeUsageRecord(std::move(owned[i]), index, context,
+                                                  record_errors);
       for (domain::FieldError& e : record_errors) {
         // A property the parser refused was left unset; "is required" would only repeat that.
         const bool already_reported =
@@ -148,10 +171,17 @@ IngestOutcome IngestService::ValidateAndAppend(
     outcome.status = InvalidArgument(std::to_string(n) + (n == 1 ? " record" : " records") +
                                      " of " + std::to_string(fields.size()) +
                                      (n == 1 ? " is" : " are") + " invalid; nothing was stored");
-    return outcome;
+    records.clear();
   }
+  return batch;
+}
 
-  Result<store::AppendOutcome> appended = store_.AppendUsage(records, ReportedTime(now));
+IngestOutcome IngestService::AppendValidated(ValidatedBatch&& batch) {
+  IngestOutcome outcome = std::move(batch.outcome);
+  if (!outcome.status.ok()) return outcome;
+  const size_t first_index = batch.first_index;
+  Result<store::AppendOutcome> appended =
+      store_.AppendUsage(batch.records, ReportedTime(batch.now));
   if (!appended.ok()) {
     outcome.status = appended.status();
     return outcome;

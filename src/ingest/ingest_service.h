@@ -43,6 +43,15 @@ struct IngestOutcome {
   std::vector<store::RecordConflict> conflicts;  // every conflicting record
 };
 
+// A batch validated and not yet appended: what IngestService::ValidateParsed hands to
+// AppendValidated, so that a pipeline can validate one batch while the previous one is appended.
+struct ValidatedBatch {
+  IngestOutcome outcome;  // status not OK: the batch was refused and there is nothing to append
+  std::vector<domain::UsageRecord> records;
+  UtcTime now;  // when it was validated; the reported time of its records without one
+  size_t first_index = 0;
+};
+
 class IngestService {
  public:
   IngestService(store::UsageStore& store, const Clock& clock, IngestOptions options = {});
@@ -60,9 +69,23 @@ class IngestService {
   // count as invalid records too, and when `records.lines` is filled every error's reason ends
   // with " (line N)".
   IngestOutcome IngestParsed(const ParsedRecords& records, Sender sender);
+  // The same, moving the records' text into the store's records instead of copying it; what
+  // is left in `records` is unspecified (Clear() it before reusing it).
+  IngestOutcome IngestParsed(ParsedRecords&& records, Sender sender);
+
+  // IngestParsed in two steps: validation (moving the text out of `records`), then the durable
+  // append. IngestParsed(records) == AppendValidated(ValidateParsed(records)).
+  ValidatedBatch ValidateParsed(ParsedRecords&& records, Sender sender);
+  IngestOutcome AppendValidated(ValidatedBatch&& batch);
 
  private:
+  // `owned` is empty, or `fields` again, whose text may then be moved out.
+  ValidatedBatch Validate(std::span<const domain::UsageRecordFields> fields,
+                          std::span<domain::UsageRecordFields> owned,
+                          std::span<const domain::FieldError> parse_errors,
+                          std::span<const size_t> lines, size_t first_index, Sender sender);
   IngestOutcome ValidateAndAppend(std::span<const domain::UsageRecordFields> fields,
+                                  std::span<domain::UsageRecordFields> owned,
                                   std::span<const domain::FieldError> parse_errors,
                                   std::span<const size_t> lines, size_t first_index,
                                   Sender sender);

@@ -93,9 +93,15 @@ Result<ParsedRecords> ParseBody(std::string_view body, BodyFormat format,
   }
   switch (format) {
     case BodyFormat::kJson: {
-      simdjson::padded_string padded(body);
-      TALLY_RETURN_IF_ERROR(internal::ParseJsonText(padded.data(), padded.size(),
-                                                    padded.size() + kJsonPadding, options, out));
+      // simdjson reads up to kJsonPadding bytes past the text: parse a padded copy, kept per
+      // thread (a fresh one per body cost fresh zeroed pages) unless a huge body grew it.
+      thread_local std::string padded;
+      padded.reserve(body.size() + kJsonPadding);
+      padded.assign(body);
+      padded.append(kJsonPadding, '\0');
+      Status s = internal::ParseJsonText(padded.data(), body.size(), padded.size(), options, out);
+      if (padded.capacity() > (size_t{1} << 20) + kJsonPadding) std::string().swap(padded);
+      TALLY_RETURN_IF_ERROR(s);
       break;
     }
     case BodyFormat::kNdjson:

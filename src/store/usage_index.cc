@@ -314,6 +314,12 @@ UsageIndex::Partition& UsageIndex::PartitionFor(std::string_view subscription_id
 }
 
 Status UsageIndex::Publish(std::span<const IndexedRecord> records) {
+  TALLY_RETURN_IF_ERROR(PublishWithoutMerging(records));
+  MergePending();
+  return Status::Ok();
+}
+
+Status UsageIndex::PublishWithoutMerging(std::span<const IndexedRecord> records) {
   if (records.empty()) return Status::Ok();
   // Check the whole batch first so that a bad one changes nothing.
   uint64_t prev = dedup_size_;
@@ -344,14 +350,14 @@ Status UsageIndex::Publish(std::span<const IndexedRecord> records) {
     }
   }
 
-  std::vector<Partition*> touched;
+  std::vector<Partition*>& touched = merge_candidates_;
   {
     std::unique_lock lock(mu_);
     Partition* p = nullptr;
     for (const IndexedRecord& r : records) {
       if (p == nullptr || p->subscription_id != r.subscription_id) {
         p = &PartitionFor(r.subscription_id);
-        touched.push_back(p);
+        if (!loading_) touched.push_back(p);
       }
       uint32_t meter = InternMeter(r.meter_key, r.meter_id);
       TALLY_ASSIGN_OR_RETURN(uint32_t instance, InternInstance(r));
@@ -376,13 +382,17 @@ Status UsageIndex::Publish(std::span<const IndexedRecord> records) {
       ++records_;
     }
   }
-  if (loading_) return Status::Ok();
+  return Status::Ok();
+}
+
+void UsageIndex::MergePending() {
+  std::vector<Partition*>& touched = merge_candidates_;
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   for (Partition* p : touched) {
     if (p->NeedsMerge()) MergeTail(*p);
   }
-  return Status::Ok();
+  touched.clear();
 }
 
 void UsageIndex::StartLoading() { loading_ = true; }

@@ -98,6 +98,12 @@ class UsageIndex {
   // before. Fails (and adds nothing further) when a seq is out of order or beyond kMaxSeq, or a
   // properties text is damaged (DataLoss): callers treat any failure as fatal for writes.
   Status Publish(std::span<const IndexedRecord> records);
+  // Publish() in two steps: the records are visible to queries and dedup once the first
+  // returns; the second merges the tails that have grown large enough into their sorted rows
+  // (see above), which can take milliseconds, so a store may answer its writers in between.
+  // Until MergePending() runs, queries merely sort a larger tail.
+  Status PublishWithoutMerging(std::span<const IndexedRecord> records);
+  void MergePending();
 
   // Bulk loading (rebuilding on open): between the two calls Publish leaves every published
   // row in its partition's tail; FinishLoading() then sorts each partition once. Loading
@@ -187,6 +193,8 @@ class UsageIndex {
   size_t slot_mask_ = 0;
   uint64_t slot_count_ = 0;  // occupied slots
   bool loading_ = false;
+  // Partitions published to since the last MergePending() (publishing thread only).
+  std::vector<Partition*> merge_candidates_;
 
   // --- aggregation data: guarded by mu_ ---
   mutable std::shared_mutex mu_;

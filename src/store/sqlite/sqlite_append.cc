@@ -1,7 +1,6 @@
 // The writer thread of SqliteStore: group commit of appends, metadata writes, checkpoints.
-#include <sys/stat.h>
-
 #include <algorithm>
+#include <span>
 #include <unordered_map>
 
 #include "store/properties_codec.h"
@@ -9,8 +8,6 @@
 
 namespace tally::store::sqlite {
 namespace {
-
-constexpr uint32_t kWalSizeCheckEvery = 16;  // commits between stat() calls on the WAL file
 
 enum class Verdict { kNew, kDuplicate, kConflict };
 
@@ -26,13 +23,37 @@ Result<AppendOutcome> SqliteStore::AppendUsage(const std::vector<domain::UsageRe
   job.kind = Job::Kind::kAppend;
   job.records = &records;
   job.now = now;
-  // Hashing is the bulk of the per-record CPU work of dedup; do it on the caller's thread so
-  // that concurrent callers hash in parallel and the writer only probes.
+  // Hashing and encoding the text columns are the bulk of the per-record CPU work; do them on
+  // the caller's thread so that concurrent callers work in parallel and the writer only probes,
+  // inserts and commits. Encoding records that turn out to be duplicates is wasted, but cheap.
   job.id_hashes.resize(records.size());
   job.content_hashes.resize(records.size());
+  job.texts.resize(records.size());
+  job.text.reserve(records.size() * 64);
   for (size_t i = 0; i < records.size(); ++i) {
-    job.id_hashes[i] = RecordIdHash(records[i].record_id);
-    job.content_hashes[i] = domain::ContentHash(records[i]);
+    const domain::UsageRecord& r = records[i];
+    job.id_hashes[i] = RecordIdHash(r.record_id);
+    job.content_hashes[i] = domain::ContentHash(r);
+    RecordTexts& t = job.texts[i];
+    std::string& text = job.text;
+    t.quantity_begin = static_cast<uint32_t>(text.size());
+    r.quantity.AppendTo(text);
+    t.quantity_end = static_cast<uint32_t>(text.size());
+    t.tags_begin = t.tags_end = UINT32_MAX;
+    if (r.tags) {
+      t.tags_begin = static_cast<uint32_t>(text.size());
+      AppendPropertiesText(text, *r.tags);
+      t.tags_end = static_cast<uint32_t>(text.size());
+    }
+    t.info_begin = t.info_end = UINT32_MAX;
+    if (r.additional_info) {
+      t.info_begin = static_cast<uint32_t>(text.size());
+      AppendPropertiesText(text, *r.additional_info);
+      t.info_end = static_cast<uint32_t>(text.size());
+    }
+  }
+  if (job.text.size() >= UINT32_MAX) {
+    return InvalidArgument("the batch's text is too large; split it into smaller batches");
   }
   RunOnWriter(job);
   if (!job.status.ok()) return job.status;
@@ -74,34 +95,43 @@ void SqliteStore::MarkFailed(const Status& cause) {
 }
 
 void SqliteStore::WriterLoop() {
+  std::vector<Job*> jobs;
   std::unique_lock lock(queue_mu_);
   while (true) {
     queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) break;  // stopping, and every queued job is done
-    std::vector<Job*> jobs(queue_.begin(), queue_.end());
+    jobs.assign(queue_.begin(), queue_.end());
     queue_.clear();
     lock.unlock();
 
     // Consecutive appends share one transaction; a metadata write runs on its own, in order.
+    // Callers are answered as soon as their commit is published; the work that can wait
+    // (merging index tails, checkpoints) runs after, while the next jobs queue up.
     size_t i = 0;
     while (i < jobs.size()) {
       if (jobs[i]->kind == Job::Kind::kMeta) {
         ProcessMeta(*jobs[i]);
+        FinishJobs(std::span<Job* const>(jobs).subspan(i, 1));
         ++i;
         continue;
       }
       size_t j = i;
       while (j < jobs.size() && jobs[j]->kind == Job::Kind::kAppend) ++j;
-      ProcessAppends(std::vector<Job*>(jobs.begin() + static_cast<long>(i),
-                                       jobs.begin() + static_cast<long>(j)));
+      const auto group = std::span<Job* const>(jobs).subspan(i, j - i);
+      ProcessAppends(group);
+      FinishJobs(group);
+      index_.MergePending();
       i = j;
     }
     MaybeCheckpoint();
-
     lock.lock();
-    for (Job* job : jobs) job->done = true;
-    done_cv_.notify_all();
   }
+}
+
+void SqliteStore::FinishJobs(std::span<Job* const> jobs) {
+  std::lock_guard lock(queue_mu_);
+  for (Job* job : jobs) job->done = true;
+  done_cv_.notify_all();
 }
 
 Status SqliteStore::Commit() {
@@ -117,18 +147,18 @@ Status SqliteStore::Commit() {
 
 void SqliteStore::MaybeCheckpoint() {
   if (commits_since_checkpoint_ == 0) return;
-  bool due = commits_since_checkpoint_ >= options_.checkpoint_every_commits;
-  if (!due && commits_since_checkpoint_ % kWalSizeCheckEvery == 0) {
-    struct stat st;
-    std::string wal = db_path_ + "-wal";
-    due = stat(wal.c_str(), &st) == 0 &&
-          static_cast<uint64_t>(st.st_size) > options_.checkpoint_wal_bytes;
-  }
+  const bool due = commits_since_checkpoint_ >= options_.checkpoint_every_commits ||
+                   wal_frames_ * page_size_ > options_.checkpoint_wal_bytes;
   if (!due) return;
   // PASSIVE never waits for readers; whatever it cannot copy now is copied next time. A failed
   // checkpoint loses nothing (the WAL keeps the data), so it is not a write failure.
   (void)writer_db_.Exec("PRAGMA wal_checkpoint(PASSIVE)");
   commits_since_checkpoint_ = 0;
+}
+
+int SqliteStore::OnWalCommit(void* self, sqlite3*, const char*, int frames) {
+  static_cast<SqliteStore*>(self)->wal_frames_ = static_cast<uint64_t>(frames);
+  return SQLITE_OK;
 }
 
 void SqliteStore::ProcessMeta(Job& job) {
@@ -166,6 +196,7 @@ void SqliteStore::ProcessMeta(Job& job) {
     return;
   }
   ++commits_since_checkpoint_;
+  meter_refs_.clear();  // a meter may have been renamed
   std::unique_lock lock(meta_mu_);
   job.publish();
 }
@@ -183,28 +214,43 @@ Result<domain::UsageRecord> SqliteStore::LoadRecordForWriter(uint64_t seq) {
   return r;
 }
 
-void SqliteStore::ProcessAppends(const std::vector<Job*>& jobs) {
+void SqliteStore::ResetGroupTable(size_t records) {
+  size_t size = 64;
+  while (size < records * 2) size *= 2;
+  group_slots_.assign(size, 0);
+}
+
+int64_t SqliteStore::FindInGroup(uint64_t id_hash, const std::string& record_id) const {
+  const size_t mask = group_slots_.size() - 1;
+  for (size_t i = id_hash & mask; group_slots_[i] != 0; i = (i + 1) & mask) {
+    const Accepted& a = accepted_[group_slots_[i] - 1];
+    if (a.id_hash == id_hash && a.record->record_id == record_id) return group_slots_[i] - 1;
+  }
+  return -1;
+}
+
+void SqliteStore::AddToGroup(uint32_t position) {
+  const size_t mask = group_slots_.size() - 1;
+  size_t i = accepted_[position].id_hash & mask;
+  while (group_slots_[i] != 0) i = (i + 1) & mask;
+  group_slots_[i] = position + 1;
+}
+
+void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
   if (auto f = Failure()) {
     for (Job* job : jobs) job->status = *f;
     return;
   }
 
-  // A record accepted into this group (not yet committed).
-  struct Accepted {
-    const domain::UsageRecord* record;
-    uint64_t id_hash;
-    uint64_t content_hash;
-    int64_t reported_us;
-  };
-  std::vector<Accepted> accepted;
-  // recordId hash -> positions in `accepted`, so later batches of the group (and later
-  // records of the same batch) see earlier ones.
-  std::unordered_map<uint64_t, std::vector<uint32_t>> in_group;
-  std::vector<uint64_t> candidates;
-
+  // Dedup against the group (a recordId repeated in one batch or in two batches of the group)
+  // and against the index.
+  size_t total = 0;
+  for (const Job* job : jobs) total += job->records->size();
+  accepted_.clear();
+  ResetGroupTable(total);
   for (Job* job : jobs) {
     const auto& records = *job->records;
-    const size_t start = accepted.size();
+    const size_t start = accepted_.size();
     AppendOutcome& out = job->outcome;
     Status job_error;
     for (size_t i = 0; i < records.size() && job_error.ok(); ++i) {
@@ -213,29 +259,25 @@ void SqliteStore::ProcessAppends(const std::vector<Job*>& jobs) {
       const uint64_t content_hash = job->content_hashes[i];
       Verdict verdict = Verdict::kNew;
       bool decided = false;
-      if (auto it = in_group.find(id_hash); it != in_group.end()) {
-        for (uint32_t pos : it->second) {
-          const domain::UsageRecord& other = *accepted[pos].record;
-          if (other.record_id != r.record_id) continue;  // a hash collision
-          verdict = domain::SameContent(other, r) ? Verdict::kDuplicate : Verdict::kConflict;
-          decided = true;
-          break;
-        }
+      if (int64_t pos = FindInGroup(id_hash, r.record_id); pos >= 0) {
+        const domain::UsageRecord& other = *accepted_[static_cast<size_t>(pos)].record;
+        verdict = domain::SameContent(other, r) ? Verdict::kDuplicate : Verdict::kConflict;
+        decided = true;
       }
       if (!decided) {
         // Same recordId hash and same content hash: a duplicate. Same recordId hash only: a
         // conflict if the stored recordId really is equal, else a collision.
-        candidates.clear();
+        candidates_.clear();
         index_.ForEachIdMatch(id_hash, [&](uint64_t stored_content_hash, uint64_t seq) {
           if (stored_content_hash == content_hash) {
             verdict = Verdict::kDuplicate;
             decided = true;
           } else {
-            candidates.push_back(seq);
+            candidates_.push_back(seq);
           }
         });
-        for (size_t c = 0; !decided && c < candidates.size(); ++c) {
-          auto stored = LoadRecordForWriter(candidates[c]);
+        for (size_t c = 0; !decided && c < candidates_.size(); ++c) {
+          auto stored = LoadRecordForWriter(candidates_[c]);
           if (!stored.ok()) {
             job_error = stored.status();
             break;
@@ -250,65 +292,73 @@ void SqliteStore::ProcessAppends(const std::vector<Job*>& jobs) {
         case Verdict::kConflict: out.conflicts.push_back({i, r.record_id}); break;
         case Verdict::kNew: {
           int64_t reported = r.reported_time ? r.reported_time->micros() : job->now.micros();
-          in_group[id_hash].push_back(static_cast<uint32_t>(accepted.size()));
-          accepted.push_back({&r, id_hash, content_hash, reported});
+          accepted_.push_back(
+              {&r, job, static_cast<uint32_t>(i), id_hash, content_hash, reported});
+          AddToGroup(static_cast<uint32_t>(accepted_.size() - 1));
           break;
         }
       }
     }
     if (!job_error.ok() || !out.conflicts.empty()) {
-      // Refuse the whole batch: forget what it added to the group (it was added last).
-      for (size_t k = accepted.size(); k > start; --k) {
-        auto it = in_group.find(accepted[k - 1].id_hash);
-        it->second.pop_back();
-        if (it->second.empty()) in_group.erase(it);
-      }
-      accepted.resize(start);
+      // Refuse the whole batch: forget what it added to the group (it was added last). Rare,
+      // so the group's table is simply rebuilt.
+      accepted_.resize(start);
+      std::fill(group_slots_.begin(), group_slots_.end(), 0);
+      for (size_t k = 0; k < accepted_.size(); ++k) AddToGroup(static_cast<uint32_t>(k));
       out.accepted = 0;
       out.duplicates = 0;
       job->status = job_error;
       continue;
     }
-    out.accepted = accepted.size() - start;
+    out.accepted = accepted_.size() - start;
   }
-  if (accepted.empty()) return;
+  if (accepted_.empty()) return;
 
   // Resolve meters (catalog spelling, or registration as kUnknown) and subscriptions
   // (registration as kUnregistered). The caches are only changed by this thread, so reading
-  // them here needs no lock.
-  struct MeterRef {
-    std::string key;
-    std::string spelling;
-  };
-  std::unordered_map<std::string_view, MeterRef> meter_refs;
+  // them here needs no lock. Records of a batch mostly come in runs of one subscription and
+  // meter, so each record is first compared with the one before.
+  std::unordered_map<std::string, MeterRef> new_meter_refs;  // node-stable, like meter_refs_
   std::vector<domain::Meter> new_meters;
   std::vector<domain::Subscription> new_subscriptions;
-  std::vector<const MeterRef*> meter_of(accepted.size());
+  meter_of_.resize(accepted_.size());
   const UtcTime now = clock_.Now();
-  for (size_t k = 0; k < accepted.size(); ++k) {
-    const domain::UsageRecord& r = *accepted[k].record;
-    auto [it, inserted] = meter_refs.try_emplace(r.meter_id);
-    if (inserted) {
-      it->second.key = domain::MeterKey(r.meter_id);
-      if (const domain::Meter* known_meter = FindMeterLocked(it->second.key)) {
-        it->second.spelling = known_meter->id;
+  const domain::UsageRecord* previous = nullptr;
+  for (size_t k = 0; k < accepted_.size(); ++k) {
+    const domain::UsageRecord& r = *accepted_[k].record;
+    if (previous != nullptr && previous->meter_id == r.meter_id) {
+      meter_of_[k] = meter_of_[k - 1];
+    } else if (auto it = meter_refs_.find(r.meter_id); it != meter_refs_.end()) {
+      meter_of_[k] = &it->second;
+    } else if (auto pending = new_meter_refs.find(r.meter_id); pending != new_meter_refs.end()) {
+      meter_of_[k] = &pending->second;
+    } else {
+      MeterRef ref;
+      ref.key = domain::MeterKey(r.meter_id);
+      bool known = true;
+      if (const domain::Meter* known_meter = FindMeterLocked(ref.key)) {
+        ref.spelling = known_meter->id;
       } else {
-        auto known = std::find_if(new_meters.begin(), new_meters.end(), [&](const auto& pending) {
-          return domain::MeterKey(pending.id) == it->second.key;
+        known = false;
+        auto same = std::find_if(new_meters.begin(), new_meters.end(), [&](const auto& m) {
+          return domain::MeterKey(m.id) == ref.key;
         });
-        if (known == new_meters.end()) {
+        if (same == new_meters.end()) {
           domain::Meter m;
           m.id = r.meter_id;
           m.source = domain::MeterSource::kUnknown;
           new_meters.push_back(m);
-          it->second.spelling = r.meter_id;
+          ref.spelling = r.meter_id;
         } else {
-          it->second.spelling = known->id;
+          ref.spelling = same->id;
         }
       }
+      // Meters registered by this group join meter_refs_ only once committed.
+      auto& refs = known ? meter_refs_ : new_meter_refs;
+      meter_of_[k] = &refs.emplace(r.meter_id, std::move(ref)).first->second;
     }
-    meter_of[k] = &it->second;
-    if (subscriptions_.find(r.subscription_id) == subscriptions_.end() &&
+    if ((previous == nullptr || previous->subscription_id != r.subscription_id) &&
+        subscriptions_.find(r.subscription_id) == subscriptions_.end() &&
         std::none_of(new_subscriptions.begin(), new_subscriptions.end(),
                      [&](const auto& s) { return s.id == r.subscription_id; })) {
       domain::Subscription s;
@@ -318,61 +368,35 @@ void SqliteStore::ProcessAppends(const std::vector<Job*>& jobs) {
       s.created = now;
       new_subscriptions.push_back(s);
     }
+    previous = &r;
   }
 
-  // Encode the text columns once into one buffer (no per-row allocation); the same bytes are
-  // bound to the INSERT and handed to the index.
-  struct Texts {
-    uint32_t quantity_begin, quantity_end;
-    uint32_t tags_begin, tags_end;  // begin == UINT32_MAX: absent
-    uint32_t info_begin, info_end;
+  auto view = [](const Accepted& a, uint32_t b, uint32_t e) {
+    return std::string_view(a.job->text).substr(b, e - b);
   };
-  std::string arena;
-  std::vector<Texts> texts(accepted.size());
-  for (size_t k = 0; k < accepted.size(); ++k) {
-    const domain::UsageRecord& r = *accepted[k].record;
-    Texts& t = texts[k];
-    t.quantity_begin = static_cast<uint32_t>(arena.size());
-    r.quantity.AppendTo(arena);
-    t.quantity_end = static_cast<uint32_t>(arena.size());
-    t.tags_begin = t.tags_end = UINT32_MAX;
-    if (r.tags) {
-      t.tags_begin = static_cast<uint32_t>(arena.size());
-      AppendPropertiesText(arena, *r.tags);
-      t.tags_end = static_cast<uint32_t>(arena.size());
-    }
-    t.info_begin = t.info_end = UINT32_MAX;
-    if (r.additional_info) {
-      t.info_begin = static_cast<uint32_t>(arena.size());
-      AppendPropertiesText(arena, *r.additional_info);
-      t.info_end = static_cast<uint32_t>(arena.size());
-    }
-  }
-  auto view = [&](uint32_t b, uint32_t e) { return std::string_view(arena).substr(b, e - b); };
-
   const uint64_t first_seq = last_seq_ + 1;
   auto write = [&]() -> Status {
     TALLY_RETURN_IF_ERROR(writer_db_.Exec("BEGIN IMMEDIATE"));
     Statement& ins = insert_record_;
-    for (size_t k = 0; k < accepted.size(); ++k) {
-      const Accepted& a = accepted[k];
+    for (size_t k = 0; k < accepted_.size(); ++k) {
+      const Accepted& a = accepted_[k];
       const domain::UsageRecord& r = *a.record;
-      const Texts& t = texts[k];
+      const RecordTexts& t = a.job->texts[a.index];
       ins.BindInt64(1, static_cast<int64_t>(first_seq + k));
       ins.BindText(2, r.record_id);
       ins.BindText(3, r.subscription_id);
-      ins.BindText(4, meter_of[k]->spelling);
+      ins.BindText(4, meter_of_[k]->spelling);
       ins.BindText(5, r.resource_uri);
       ins.BindText(6, r.location);
       ins.BindInt64(7, r.usage_start.hours());
-      ins.BindText(8, view(t.quantity_begin, t.quantity_end));
+      ins.BindText(8, view(a, t.quantity_begin, t.quantity_end));
       if (t.tags_begin != UINT32_MAX) {
-        ins.BindText(9, view(t.tags_begin, t.tags_end));
+        ins.BindText(9, view(a, t.tags_begin, t.tags_end));
       } else {
         ins.BindNull(9);
       }
       if (t.info_begin != UINT32_MAX) {
-        ins.BindText(10, view(t.info_begin, t.info_end));
+        ins.BindText(10, view(a, t.info_begin, t.info_end));
       } else {
         ins.BindNull(10);
       }
@@ -399,33 +423,44 @@ void SqliteStore::ProcessAppends(const std::vector<Job*>& jobs) {
       job->status = failed;
       job->outcome = AppendOutcome{};
     }
+    accepted_.clear();
     return;
   }
-  last_seq_ = first_seq + accepted.size() - 1;
+  last_seq_ = first_seq + accepted_.size() - 1;
   ++commits_since_checkpoint_;
 
-  // Publish: the index first (its own lock), then the metadata caches.
-  std::vector<IndexedRecord> published(accepted.size());
-  for (size_t k = 0; k < accepted.size(); ++k) {
-    const Accepted& a = accepted[k];
+  // Publish: the index first (its own lock), then the metadata caches. Tails that grew large
+  // are merged by WriterLoop once the callers have been answered.
+  published_.resize(accepted_.size());
+  for (size_t k = 0; k < accepted_.size(); ++k) {
+    const Accepted& a = accepted_[k];
     const domain::UsageRecord& r = *a.record;
-    const Texts& t = texts[k];
-    IndexedRecord& x = published[k];
+    const RecordTexts& t = a.job->texts[a.index];
+    IndexedRecord& x = published_[k];
     x.seq = first_seq + k;
     x.reported_time = ReportedTime::FromMicros(a.reported_us);
     x.usage_start = r.usage_start;
     x.id_hash = a.id_hash;
     x.content_hash = a.content_hash;
     x.subscription_id = r.subscription_id;
-    x.meter_key = meter_of[k]->key;
-    x.meter_id = meter_of[k]->spelling;
+    x.meter_key = meter_of_[k]->key;
+    x.meter_id = meter_of_[k]->spelling;
     x.resource_uri = r.resource_uri;
     x.location = r.location;
-    if (t.tags_begin != UINT32_MAX) x.tags_text = view(t.tags_begin, t.tags_end);
-    if (t.info_begin != UINT32_MAX) x.additional_info_text = view(t.info_begin, t.info_end);
+    x.tags_text = t.tags_begin != UINT32_MAX
+                      ? std::optional<std::string_view>(view(a, t.tags_begin, t.tags_end))
+                      : std::nullopt;
+    x.additional_info_text =
+        t.info_begin != UINT32_MAX
+            ? std::optional<std::string_view>(view(a, t.info_begin, t.info_end))
+            : std::nullopt;
     x.quantity = r.quantity;
   }
-  Status published_ok = index_.Publish(published);
+  Status published_ok = index_.PublishWithoutMerging(published_);
+  // The views point into the callers' batches, which die once they are answered.
+  published_.clear();
+  accepted_.clear();
+  meter_refs_.merge(new_meter_refs);
   if (!new_meters.empty() || !new_subscriptions.empty()) {
     std::unique_lock lock(meta_mu_);
     for (auto& m : new_meters) {

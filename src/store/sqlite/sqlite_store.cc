@@ -213,12 +213,18 @@ Status SqliteStore::OpenFiles() {
   }
   mode = Statement();
   // The writer checkpoints explicitly (MaybeCheckpoint); no connection checkpoints on its own.
-  return writer_db_.Exec(
+  TALLY_RETURN_IF_ERROR(writer_db_.Exec(
       "PRAGMA synchronous = FULL;"
       "PRAGMA wal_autocheckpoint = 0;"
       "PRAGMA journal_size_limit = 67108864;"
       "PRAGMA cache_size = -65536;"
-      "PRAGMA busy_timeout = 10000;");
+      "PRAGMA busy_timeout = 10000;"));
+  // The WAL's size is followed through its frame count after each commit (the file itself
+  // keeps its largest size up to journal_size_limit, so its length says little).
+  TALLY_ASSIGN_OR_RETURN(int64_t page_size, writer_db_.QueryInt64("PRAGMA page_size"));
+  page_size_ = static_cast<uint64_t>(page_size);
+  sqlite3_wal_hook(writer_db_.raw(), &SqliteStore::OnWalCommit, this);
+  return Status::Ok();
 }
 
 Status SqliteStore::EnsureDefaultProvider() {

@@ -23,7 +23,8 @@ struct SqliteStoreOptions {
   bool create_if_missing = false;  // else NotFound when data_dir does not exist
   const Clock* clock = nullptr;    // required; must outlive the store
   // The writer runs a passive WAL checkpoint after this many commits, or sooner once the WAL
-  // file is larger than checkpoint_wal_bytes.
+  // holds more than checkpoint_wal_bytes of frames (counted after each commit), in both cases
+  // after the callers of that commit have been answered.
   uint32_t checkpoint_every_commits = 1000;
   uint64_t checkpoint_wal_bytes = uint64_t{64} << 20;
 };

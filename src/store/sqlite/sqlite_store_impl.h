@@ -21,6 +21,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -83,13 +84,22 @@ class SqliteStore final : public UsageStore, public BillingStore {
   void FailNextCommits(int n) { fail_commits_.store(n); }
 
  private:
+  // Where a record's encoded text columns sit in its job's `text`.
+  struct RecordTexts {
+    uint32_t quantity_begin, quantity_end;
+    uint32_t tags_begin, tags_end;  // begin == UINT32_MAX: absent
+    uint32_t info_begin, info_end;
+  };
   struct Job {
     enum class Kind { kAppend, kMeta } kind = Kind::kAppend;
-    // kAppend
+    // kAppend. Everything but the verdicts is computed by the caller's thread, so that
+    // concurrent callers do it in parallel and the writer only probes, inserts and commits.
     const std::vector<domain::UsageRecord>* records = nullptr;
     ReportedTime now;
-    std::vector<uint64_t> id_hashes;       // computed by the caller's thread
-    std::vector<uint64_t> content_hashes;  // computed by the caller's thread
+    std::vector<uint64_t> id_hashes;
+    std::vector<uint64_t> content_hashes;
+    std::string text;  // quantity, tags and additionalInfo column text of every record
+    std::vector<RecordTexts> texts;
     AppendOutcome outcome;
     // kMeta: `write` runs inside a transaction on the writer connection; `publish` updates the
     // caches after the commit.
@@ -111,9 +121,30 @@ class SqliteStore final : public UsageStore, public BillingStore {
   Status LoadMetadata();
   Status RebuildIndex();
 
+  // A record accepted into the group being committed.
+  struct Accepted {
+    const domain::UsageRecord* record;
+    const Job* job;
+    uint32_t index;  // in the job's batch
+    uint64_t id_hash;
+    uint64_t content_hash;
+    int64_t reported_us;
+  };
+  // How a meter ID as sent is stored: its key and the spelling to store and emit.
+  struct MeterRef {
+    std::string key;
+    std::string spelling;
+  };
+
   // Writer thread (sqlite_append.cc).
   void WriterLoop();
-  void ProcessAppends(const std::vector<Job*>& jobs);
+  // Marks the jobs done and wakes their callers; the jobs must not be touched afterwards.
+  void FinishJobs(std::span<Job* const> jobs);
+  void ProcessAppends(std::span<Job* const> jobs);
+  // The position in accepted_ of the record of this group with this recordId, or -1.
+  int64_t FindInGroup(uint64_t id_hash, const std::string& record_id) const;
+  void AddToGroup(uint32_t position);
+  void ResetGroupTable(size_t records);
   void ProcessMeta(Job& job);
   // Loads the record stored under `seq` through the writer connection.
   Result<domain::UsageRecord> LoadRecordForWriter(uint64_t seq);
@@ -125,6 +156,8 @@ class SqliteStore final : public UsageStore, public BillingStore {
   void MarkFailed(const Status& cause);
   std::optional<Status> Failure() const;
   void MaybeCheckpoint();
+  // sqlite3_wal_hook callback: records how many frames the WAL holds after each commit.
+  static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
   // Enqueues a job and waits for the writer to finish it.
   void RunOnWriter(Job& job);
   Status RunMetaWrite(std::function<Status()> write, std::function<void()> publish,
@@ -148,6 +181,17 @@ class SqliteStore final : public UsageStore, public BillingStore {
   Statement insert_subscription_;
   uint64_t last_seq_ = 0;  // writer thread
   uint32_t commits_since_checkpoint_ = 0;
+  uint64_t wal_frames_ = 0;    // frames in the WAL after the last commit (writer thread)
+  uint64_t page_size_ = 4096;  // of the database, for the WAL's size in bytes
+  // Writer thread: buffers reused from group to group (cleared, not freed).
+  std::vector<Accepted> accepted_;
+  std::vector<uint32_t> group_slots_;  // open addressing by recordId hash: position + 1
+  std::vector<uint64_t> candidates_;
+  std::vector<const MeterRef*> meter_of_;
+  std::vector<IndexedRecord> published_;
+  // Meter IDs as sent -> how they are stored, for meters the store knows (built-in or
+  // registered); dropped on every metadata write, which may rename one.
+  std::unordered_map<std::string, MeterRef> meter_refs_;
 
   std::mutex reader_mu_;
   Database reader_db_;
