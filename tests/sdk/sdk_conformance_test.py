@@ -8,7 +8,7 @@ through three clients, each in its own process:
   - npm @azure/arm-commerce-profile-2020-09-01-hybrid and @azure/arm-commerce, pinned in
     js/package-lock.json and installed by this test with `npm ci` (install-js-clients,
     js/clients.js).
-Each client makes every call of make_cases(). Every aggregate of every page (Hourly and
+Each client makes every call of make_cases() and of make_rate_card_cases(). Every aggregate of every page (Hourly and
 Daily, tenant and operator key, several pages of 1,000) is compared with aggregates computed
 here from the imported records (sum per subscription x usage hour or UTC day x meter x
 instance, for the records reported in the window): quantities exactly (the client's double
@@ -17,6 +17,17 @@ must be, times read with their offset (the clients run in a non-UTC time zone). 
 documented errors, by the code each SDK surfaces (azure-core `HttpResponseError.error.code`,
 `RestError.code`). Both JS clients validate `aggregationGranularity` themselves (an enum,
 case-insensitive), so an unknown one is refused before it is sent; the Python client sends it.
+
+The RateCard API (contract §7) is read with `rate_card.get(filter=...)` (Python) and
+`rateCard.get(filter)` (both JS clients; each client must have the operation): two cards are
+imported (`tally ratecards import`) and their subscriptions put on their offers (`tally
+subscriptions add --offer`); every field of every meter and offer term the client parsed is
+compared with the imported card (prices and quantities as the nearest double of the exact
+decimal, thresholds as the card's keys, dates with their offset), and the errors (InvalidFilter,
+RateCardNotFound, AuthorizationFailed, AuthenticationFailed) by the code each SDK surfaces.
+Client quirks the test pins: the Python client reads `RecurringCharge` as an int (a fractional
+charge is truncated), and the JS clients copy properties their mappers do not know
+(`MeterStatus`) onto the meter as they are, PascalCase.
 
 Python standard library only; the clients' own interpreters are /usr/bin/python3 and node.
 Run: sdk_conformance_test.py --tally PATH (ctest passes the built binary)."""
@@ -62,6 +73,117 @@ HOURLY_WINDOW = (DAY0 + 6 * HOUR, DAY0 + 15 * DAY + 18 * HOUR)
 SMALL_WINDOW = (DAY0 + 4 * DAY, DAY0 + 4 * DAY + 6 * HOUR)
 EMPTY_WINDOW = (DAY0 - 60 * DAY, DAY0 - 59 * DAY)
 BAD_TOKEN = "tly_000000000000_" + "A" * 43
+
+# Rate cards (contract §7), as the JSON text imported, so that every digit is kept.
+OFFER_A = "MS-AZR-0003P"  # SUB_A's offer, region US
+OFFER_B = "MS-AZR-0121P"  # SUB_B's offer, region DE
+OFFER_UNKNOWN = "MS-AZR-0999P"
+CARD_A = r"""{
+  "OfferTerms": [
+    {"Credit": 50.25, "EffectiveDate": "2026-01-01T00:00:00Z",
+     "ExcludedMeterIds": ["F271A8A388C44D93956A063E1D2FA80B"], "Name": "Monetary Credit"},
+    {"EffectiveDate": "2026-01-01T05:30:00+05:30",
+     "ExcludedMeterIds": ["F271A8A388C44D93956A063E1D2FA80B",
+                          "09f8879e-87e9-4305-a572-4b7be209f857"],
+     "Name": "Monetary Commitment", "TieredDiscount": {"0": 0, "500": 5, "2000": 10.5}},
+    {"EffectiveDate": "2026-02-01T00:00:00Z", "Name": "Recurring Charge", "RecurringCharge": 10}
+  ],
+  "Meters": [
+    {"EffectiveDate": "2026-01-01T00:00:00Z", "IncludedQuantity": 100,
+     "MeterCategory": "Compute", "MeterId": "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5",
+     "MeterName": "Base VM Size Hours", "MeterRates": {"0": 0.05, "1000": 0.04},
+     "MeterRegion": "local", "MeterStatus": "Active", "MeterSubCategory": "Standard_D2_v2",
+     "MeterTags": [], "Unit": "Virtual core hours"},
+    {"EffectiveDate": "2026-10-16T00:00:00-07:00", "IncludedQuantity": 0.5,
+     "MeterCategory": "Compute", "MeterId": "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5",
+     "MeterName": "Base VM Size Hours",
+     "MeterRates": {"0": 0.123456789012345, "1000": 0.045, "250000.5": 0.000000000000001},
+     "MeterRegion": "local", "MeterStatus": "Active", "MeterSubCategory": "Standard_D2_v2",
+     "MeterTags": [], "Unit": "Virtual core hours"},
+    {"EffectiveDate": "2026-01-01T00:00:00Z", "IncludedQuantity": 0,
+     "MeterCategory": "Network", "MeterId": "F271A8A388C44D93956A063E1D2FA80B",
+     "MeterName": "Statische IP-Adresse \u2713 \"quoted\" \\ back",
+     "MeterRates": {"0": 0.0025}, "MeterRegion": "local", "MeterSubCategory": "",
+     "MeterTags": ["Third Party"], "Unit": "IP addresses"},
+    {"EffectiveDate": "2025-12-31T23:59:59.5Z", "IncludedQuantity": 1024.125,
+     "MeterCategory": "Storage", "MeterId": "09f8879e-87e9-4305-a572-4b7be209f857",
+     "MeterName": "Blob Storage", "MeterRates": {"0": 123456789.5, "10": 0, "10.5": 7},
+     "MeterRegion": "local", "MeterSubCategory": "Blob", "MeterTags": ["Preview", "Third Party"],
+     "Unit": "GB"}
+  ],
+  "Currency": "USD",
+  "Locale": "en-US",
+  "IsTaxIncluded": false
+}"""
+CARD_B = r"""{
+  "OfferTerms": [
+    {"EffectiveDate": "2026-03-01T00:00:00+01:00", "Name": "Recurring Charge",
+     "RecurringCharge": 7.5}
+  ],
+  "Meters": [
+    {"EffectiveDate": "2026-03-01T00:00:00Z", "IncludedQuantity": 0,
+     "MeterCategory": "Netzwerk", "MeterId": "F271A8A388C44D93956A063E1D2FA80B",
+     "MeterName": "\u00d6ffentliche IP-Adresse", "MeterRates": {"0": 0.003, "100": 0.0021},
+     "MeterRegion": "Deutschland", "MeterStatus": "Active", "MeterSubCategory": "",
+     "MeterTags": [], "Unit": "IP-Adressen"}
+  ],
+  "Currency": "EUR",
+  "Locale": "de-DE",
+  "IsTaxIncluded": true
+}"""
+METER_FIELDS = {  # client name -> RateCard name
+    "meterId": "MeterId", "meterName": "MeterName", "meterCategory": "MeterCategory",
+    "meterSubCategory": "MeterSubCategory", "unit": "Unit", "meterTags": "MeterTags",
+    "meterRegion": "MeterRegion", "meterRates": "MeterRates", "effectiveDate": "EffectiveDate",
+    "includedQuantity": "IncludedQuantity"}
+TERM_FIELDS = {  # Name -> (Python class, {client name -> RateCard name})
+    "Monetary Credit": ("MonetaryCredit", {"credit": "Credit",
+                                           "excludedMeterIds": "ExcludedMeterIds"}),
+    "Monetary Commitment": ("MonetaryCommitment", {"tieredDiscount": "TieredDiscount",
+                                                   "excludedMeterIds": "ExcludedMeterIds"}),
+    "Recurring Charge": ("RecurringCharge", {"recurringCharge": "RecurringCharge"}),
+}
+
+
+def rate_card_filter(offer, currency, locale, region):
+    return (f"OfferDurableId eq '{offer}' and Currency eq '{currency}' and Locale eq "
+            f"'{locale}' and RegionInfo eq '{region}'")
+
+
+def read_card(text):
+    """The card's JSON with its numbers as exact decimals."""
+    return json.loads(text, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+
+
+def make_rate_card_cases(tenant_a, operator):
+    """The RateCard calls every client makes: name -> (call, expectation); an expectation is
+    ("ok", card JSON text) or ("error", status, code)."""
+    filter_a = rate_card_filter(OFFER_A, "USD", "en-US", "US")
+    filter_b = rate_card_filter(OFFER_B, "EUR", "de-DE", "DE")
+    cases = {}
+
+    def case(name, sub, token, filter_text, expect):
+        cases[name] = ({"name": name, "subscription": sub, "token": token,
+                        "filter": filter_text}, expect)
+
+    case("rc-tenant", SUB_A, tenant_a, filter_a, ("ok", CARD_A))
+    # Clauses in another order, the offer with the lowercase 'p' clients send (contract §7).
+    case("rc-operator-reordered", SUB_A, operator,
+         "RegionInfo eq 'US' and Locale eq 'en-US' and Currency eq 'USD' and "
+         "OfferDurableId eq 'MS-AZR-0003p'", ("ok", CARD_A))
+    case("rc-operator-other-offer", SUB_B, operator, filter_b, ("ok", CARD_B))
+    case("rc-bad-filter", SUB_A, tenant_a,
+         f"OfferDurableId eq '{OFFER_A}' and Currency eq 'USD'", ("error", 400, "InvalidFilter"))
+    case("rc-empty-filter", SUB_B, operator, "", ("error", 400, "InvalidFilter"))
+    case("rc-unknown-offer", SUB_B, operator,
+         rate_card_filter(OFFER_UNKNOWN, "USD", "en-US", "US"),
+         ("error", 404, "RateCardNotFound"))
+    case("rc-tenant-other-offer", SUB_A, tenant_a, filter_b,
+         ("error", 403, "AuthorizationFailed"))
+    case("rc-tenant-other-subscription", SUB_B, tenant_a, filter_b,
+         ("error", 403, "AuthorizationFailed"))
+    case("rc-bad-token", SUB_A, BAD_TOKEN, filter_a, ("error", 401, "AuthenticationFailed"))
+    return cases
 
 
 def iso(when):
@@ -253,6 +375,7 @@ class SdkConformance(unittest.TestCase):
             cls.clean_up()
             raise
         cls.cases = make_cases(cls.tenant_a, cls.operator)
+        cls.rate_card_cases = make_rate_card_cases(cls.tenant_a, cls.operator)
 
     @classmethod
     def set_up_in(cls, tmp):
@@ -292,6 +415,16 @@ class SdkConformance(unittest.TestCase):
                 f"{usage_file}")
         if out.strip() != want:
             raise AssertionError(f"tally import said {out!r}, wanted {want!r}")
+        # The rate cards, and the subscriptions on their offers.
+        for offer, region, text, sub, currency in ((OFFER_A, "US", CARD_A, SUB_A, "USD"),
+                                                   (OFFER_B, "DE", CARD_B, SUB_B, "EUR")):
+            card_file = os.path.join(tmp, f"{offer}.json")
+            with open(card_file, "w", encoding="utf-8") as f:
+                f.write(text)
+            t.run("ratecards", "import", "--data-dir", data_dir, "--offer", offer, "--region",
+                  region, card_file, check=0)
+            t.run("subscriptions", "add", "--data-dir", data_dir, "--id", sub, "--offer", offer,
+                  "--region", region, "--currency", currency, check=0)
         cls.tenant_a = t.create_key(data_dir, "tenant", "--subscription", SUB_A)
         cls.operator = t.create_key(data_dir, "operator")
         cls.ca_file, key_file = t.make_certificate(tmp)
@@ -318,7 +451,8 @@ class SdkConformance(unittest.TestCase):
 
     def run_client(self, command, cwd):
         plan = {"baseUrl": self.base_url, "caFile": self.ca_file,
-                "calls": [call for call, _ in self.cases.values()]}
+                "calls": [call for call, _ in self.cases.values()],
+                "rateCardCalls": [call for call, _ in self.rate_card_cases.values()]}
         p = subprocess.run(command, input=json.dumps(plan), capture_output=True, text=True,
                            cwd=cwd, env=client_env(self.ca_file), timeout=300)
         if p.returncode != 0:
@@ -347,15 +481,117 @@ class SdkConformance(unittest.TestCase):
 
     def check_error(self, result, status, code):
         error = result["error"]
-        self.assertIsNotNone(error, f"wanted {status} {code}, got {len(result['items'])} items")
+        self.assertIsNotNone(error, f"wanted {status} {code}, got "
+                                    f"{result.get('items', result.get('card'))}"[:2000])
         self.assertEqual((error["kind"], error.get("status"), error.get("code")),
                          ("http", status, code), error)
         # What a caller catches: azure-core's HttpResponseError (ClientAuthenticationError for
         # 401), the RestError of @azure/core-rest-pipeline or @azure/ms-rest-js.
         self.assertIn(error["exception"],
-                      ("HttpResponseError", "ClientAuthenticationError", "RestError"), error)
+                      ("HttpResponseError", "ClientAuthenticationError", "ResourceNotFoundError",
+                       "RestError"), error)
         self.assertTrue(error["message"], error)
-        self.assertEqual(result["items"], [])
+        if "items" in result:
+            self.assertEqual(result["items"], [])
+        else:
+            self.assertIsNone(result["card"])
+
+    def check_rate_cards(self, out, python):
+        """Every RateCard call of the client, against make_rate_card_cases()."""
+        # Each client has the operation; if a package version dropped it, this says so.
+        self.assertIs(out["rateCardSupported"], True, f"{out['client']} has no rateCard.get")
+        results = {c["name"]: c for c in out["rateCardCalls"]}
+        self.assertEqual(sorted(results), sorted(self.rate_card_cases))
+        for name, (_, expect) in self.rate_card_cases.items():
+            with self.subTest(case=name):
+                if expect[0] == "error":
+                    self.check_error(results[name], *expect[1:])
+                else:
+                    self.assertIsNone(results[name]["error"], results[name]["error"])
+                    self.check_card(results[name]["card"], read_card(expect[1]), python)
+
+    def check_number(self, value, type_name, want, python, path, integer=False):
+        """A price or quantity: the double nearest the exact decimal (an int, truncated, where
+        the Python client declares the field int)."""
+        if python and integer:
+            self.assertEqual(type_name, "int", path)
+            self.assertEqual(value, int(want), path)
+        else:
+            self.assertEqual(type_name, "float" if python else "number", path)
+            self.assertEqual(value, float(want), f"{path}: {value!r}, wanted {want}")
+
+    def check_time(self, text, want, path):
+        got = parse_time(text)
+        self.assertIsNotNone(got, f"{path} read without an offset: {text}")
+        self.assertEqual(got, parse_time(want), f"{path}: {text}, wanted {want}")
+
+    def check_card(self, card, want, python):
+        f, types = card["fields"], card["types"]
+        self.assertEqual(card["class"], "ResourceRateCardInfo" if python else None)
+        self.assertEqual(sorted(f), sorted(["currency", "locale", "isTaxIncluded", "offerTerms",
+                                            "meters"]))
+        self.assertEqual((f["currency"], f["locale"], f["isTaxIncluded"]),
+                         (want["Currency"], want["Locale"], want["IsTaxIncluded"]))
+        self.assertEqual(types["isTaxIncluded"], "bool" if python else "boolean")
+
+        # Offer terms: one of each kind at most in these cards, so matched by Name.
+        terms = {term["fields"]["name"]: term for term in f["offerTerms"]}
+        self.assertEqual(len(terms), len(f["offerTerms"]), f["offerTerms"])
+        self.assertEqual(sorted(terms), sorted(w["Name"] for w in want["OfferTerms"]))
+        for w in want["OfferTerms"]:
+            term = terms[w["Name"]]
+            path = f"OfferTerms[{w['Name']}]"
+            cls, fields = TERM_FIELDS[w["Name"]]
+            self.assertEqual(term["class"], cls if python else None, path)
+            self.assertEqual(sorted(term["fields"]), sorted(["name", "effectiveDate", *fields]),
+                             path)
+            self.check_time(term["fields"]["effectiveDate"], w["EffectiveDate"], path)
+            for client_name, card_name in fields.items():
+                got, got_type = term["fields"][client_name], term["types"][client_name]
+                if card_name == "ExcludedMeterIds":
+                    self.assertEqual(got, w[card_name], path)
+                elif card_name == "TieredDiscount":
+                    self.assertEqual(sorted(got), sorted(w[card_name]), path)
+                    self.assertEqual(got_type, ["float"] if python else ["number"], path)
+                    for level, percent in w[card_name].items():
+                        self.check_number(got[level], got_type[0], percent, python,
+                                          f"{path}.TieredDiscount[{level}]")
+                else:
+                    self.check_number(got, got_type, w[card_name], python,
+                                      f"{path}.{card_name}",
+                                      integer=card_name == "RecurringCharge")
+
+        # Meters: one entry per (MeterId, EffectiveDate).
+        def key(meter_id, when):
+            return meter_id, parse_time(when)
+
+        got_meters = {key(m["fields"]["meterId"], m["fields"]["effectiveDate"]): m
+                      for m in f["meters"]}
+        self.assertEqual(len(got_meters), len(f["meters"]))
+        want_meters = {key(w["MeterId"], w["EffectiveDate"]): w for w in want["Meters"]}
+        self.assertEqual(sorted(got_meters, key=str), sorted(want_meters, key=str))
+        for k, w in want_meters.items():
+            m, types = got_meters[k]["fields"], got_meters[k]["types"]
+            path = f"Meters[{w['MeterId']} {w['EffectiveDate']}]"
+            self.assertEqual(got_meters[k]["class"], "MeterInfo" if python else None, path)
+            # The JS clients copy what their mappers do not know onto the model as it is.
+            passthrough = {"MeterStatus"} & set(w) if not python else set()
+            self.assertEqual(sorted(m), sorted([*METER_FIELDS, *passthrough]), path)
+            for name in passthrough:
+                self.assertEqual(m[name], w[name], path)
+            for client_name in ("meterId", "meterName", "meterCategory", "meterSubCategory",
+                                "unit", "meterRegion", "meterTags"):
+                self.assertEqual(m[client_name], w[METER_FIELDS[client_name]],
+                                 f"{path}.{client_name}")
+            self.check_time(m["effectiveDate"], w["EffectiveDate"], path)
+            self.assertEqual(types["effectiveDate"], "datetime" if python else "Date", path)
+            self.check_number(m["includedQuantity"], types["includedQuantity"],
+                              w["IncludedQuantity"], python, f"{path}.IncludedQuantity")
+            self.assertEqual(sorted(m["meterRates"]), sorted(w["MeterRates"]), path)
+            self.assertEqual(types["meterRates"], ["float"] if python else ["number"], path)
+            for threshold, price in w["MeterRates"].items():
+                self.check_number(m["meterRates"][threshold], types["meterRates"][0], price,
+                                  python, f"{path}.MeterRates[{threshold}]")
 
     def check_listing(self, call, result, sub, window, granularity, min_pages):
         self.assertIsNone(result["error"], result["error"])
@@ -425,19 +661,38 @@ class SdkConformance(unittest.TestCase):
         self.assertTrue(any("\u2713" in k[3] for k in daily), "no tags that need escaping")
         self.assertTrue(any(r["quantity"] == "0" for r in self.records), "no zero quantity")
 
+    def test_rate_cards_cover_the_edges(self):
+        """The cards still have what the comparisons are meant to exercise."""
+        a, b = read_card(CARD_A), read_card(CARD_B)
+        self.assertEqual(sorted(term["Name"] for term in a["OfferTerms"]), sorted(TERM_FIELDS))
+        # A fractional recurring charge: the Python client truncates it (its model says int).
+        self.assertNotEqual(b["OfferTerms"][0]["RecurringCharge"] % 1, 0)
+        dates = [m["EffectiveDate"] for m in a["Meters"]] + [
+            term["EffectiveDate"] for term in a["OfferTerms"]]
+        self.assertTrue(any(not d.endswith("Z") for d in dates), "no date with an offset")
+        rates = [p for m in a["Meters"] for p in m["MeterRates"].values()]
+        self.assertTrue(any(float(p) != p for p in rates), "no price that is not a double")
+        self.assertTrue(any(len(m["MeterRates"]) > 2 for m in a["Meters"]))
+
     def test_python_azure_mgmt_commerce(self):
         out = self.run_client([DEBIAN_PYTHON, os.path.join(HERE, "py_client.py")], HERE)
         self.check_client(out, client_refuses_granularity=False)
+        self.check_rate_cards(out, python=True)
+        # Pinned quirk: msrest reads RecurringCharge as int(7.5) == 7.
+        card_b = {c["name"]: c for c in out["rateCardCalls"]}["rc-operator-other-offer"]["card"]
+        self.assertEqual(card_b["fields"]["offerTerms"][0]["fields"]["recurringCharge"], 7)
 
     def test_js_arm_commerce_profile_hybrid(self):
         out = self.run_client(["node", "clients.js", "hybrid"], self.js_dir)
         self.assertNotEqual(out["timezoneOffsetMinutes"], 0)
         self.check_client(out, client_refuses_granularity=True)
+        self.check_rate_cards(out, python=False)
 
     def test_js_arm_commerce(self):
         out = self.run_client(["node", "clients.js", "arm-commerce"], self.js_dir)
         self.assertNotEqual(out["timezoneOffsetMinutes"], 0)
         self.check_client(out, client_refuses_granularity=True)
+        self.check_rate_cards(out, python=False)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,18 @@
-// Reads Tally's tenant usage API through the Azure SDK for JavaScript, for
+// Reads Tally's tenant usage API and RateCard API through the Azure SDK for JavaScript, for
 // tests/sdk/sdk_conformance_test.py: `node clients.js hybrid` drives
 // @azure/arm-commerce-profile-2020-09-01-hybrid (on @azure/core-client), `node clients.js
 // arm-commerce` drives @azure/arm-commerce 3.0.0 (on @azure/ms-rest-js). It runs from the
 // folder tests/sdk/install-js-clients installed with `npm ci`.
 //
 // stdin: a JSON plan {"baseUrl", "calls": [{"name", "subscription", "token", "start", "end",
-// "granularity"?, "showDetails"?}]}; a missing "granularity" leaves the client's default. The
-// server's certificate is trusted through NODE_EXTRA_CA_CERTS. stdout: {"client",
-// "timezoneOffsetMinutes", "calls": [{"name", "items", "pageSizes", "nextLinks", "error"}]}:
-// every aggregate as the client parsed it (times as the Date's UTC ISO text), one entry per
-// page, and what the client threw (null when the call succeeded). Anything outside one call
-// going wrong is a crash with a stack trace and a non-zero exit.
+// "granularity"?, "showDetails"?}], "rateCardCalls": [{"name", "subscription", "token",
+// "filter"}]}; a missing "granularity" leaves the client's default. The server's certificate is
+// trusted through NODE_EXTRA_CA_CERTS. stdout: {"client", "timezoneOffsetMinutes", "calls":
+// [{"name", "items", "pageSizes", "nextLinks", "error"}], "rateCardSupported", "rateCardCalls":
+// [{"name", "card", "error"}]}: every aggregate as the client parsed it (times as the Date's
+// UTC ISO text), one entry per page, every rate card as client.rateCard.get(filter) returned it
+// (modelJson), and what the client threw (null when the call succeeded). Anything outside one
+// call going wrong is a crash with a stack trace and a non-zero exit.
 "use strict";
 
 const fs = require("fs");
@@ -44,6 +46,41 @@ function itemJson(a) {
     instanceData: a.instanceData,
     instanceDataType: typeof a.instanceData,
   };
+}
+
+function typeName(value) {
+  if (value === null) return "null";
+  if (value instanceof Date) return "Date";
+  return typeof value;
+}
+
+// A model object as the client returned it: {"class": null (the JS models are plain objects),
+// "fields": every own enumerable property (Dates as UTC ISO text), "types": the JS type of each
+// (of each element or dictionary value: a sorted list)}. Offer terms and meters are walked.
+function modelJson(model) {
+  const out = { class: null, fields: {}, types: {} };
+  for (const [key, value] of Object.entries(model)) {
+    if (key.startsWith("_")) continue;  // @azure/ms-rest-js's _response
+    if (key === "offerTerms" || key === "meters") {
+      out.fields[key] = Array.isArray(value) ? value.map(modelJson) : value ?? null;
+      out.types[key] = typeName(value);
+      continue;
+    }
+    if (value instanceof Date) {
+      out.fields[key] = timeText(value);
+      out.types[key] = "Date";
+    } else if (Array.isArray(value)) {
+      out.fields[key] = value;
+      out.types[key] = [...new Set(value.map(typeName))].sort();
+    } else if (value !== null && typeof value === "object") {
+      out.fields[key] = value;
+      out.types[key] = [...new Set(Object.values(value).map(typeName))].sort();
+    } else {
+      out.fields[key] = value === undefined ? null : value;
+      out.types[key] = typeName(value);
+    }
+  }
+  return out;
 }
 
 function errorJson(e) {
@@ -97,9 +134,21 @@ async function runArmCommerce(plan, call, result) {
   }
 }
 
+function hybridClient(plan, call) {
+  const sdk = require("@azure/arm-commerce-profile-2020-09-01-hybrid");
+  return new sdk.UsageManagementClient(staticTokenCredential(call.token), call.subscription,
+                                       { $host: plan.baseUrl, endpoint: plan.baseUrl });
+}
+
+function armCommerceClient(plan, call) {
+  const sdk = require("@azure/arm-commerce");
+  return new sdk.UsageManagementClient(staticTokenCredential(call.token), call.subscription,
+                                       { baseUri: plan.baseUrl });
+}
+
 const clients = {
-  "hybrid": ["@azure/arm-commerce-profile-2020-09-01-hybrid", runHybrid],
-  "arm-commerce": ["@azure/arm-commerce", runArmCommerce],
+  "hybrid": ["@azure/arm-commerce-profile-2020-09-01-hybrid", runHybrid, hybridClient],
+  "arm-commerce": ["@azure/arm-commerce", runArmCommerce, armCommerceClient],
 };
 
 async function main() {
@@ -107,7 +156,7 @@ async function main() {
   if (!(which in clients)) {
     throw new Error(`usage: node clients.js ${Object.keys(clients).join("|")} < plan.json`);
   }
-  const [pkg, run] = clients[which];
+  const [pkg, run, makeClient] = clients[which];
   const version = JSON.parse(fs.readFileSync(require.resolve(`${pkg}/package.json`))).version;
   const plan = JSON.parse(fs.readFileSync(0, "utf8"));
   const out = {
@@ -125,6 +174,20 @@ async function main() {
       result.error = errorJson(e);
     }
     out.calls.push(result);
+  }
+  // Whether the package has the operation at all: the test requires it.
+  const probe = makeClient(plan, { token: "none",
+                                   subscription: "00000000-0000-0000-0000-000000000000" });
+  out.rateCardSupported = typeof probe.rateCard?.get === "function";
+  out.rateCardCalls = [];
+  for (const call of out.rateCardSupported ? plan.rateCardCalls ?? [] : []) {
+    const result = { name: call.name, card: null, error: null };
+    try {
+      result.card = modelJson(await makeClient(plan, call).rateCard.get(call.filter));
+    } catch (e) {
+      result.error = errorJson(e);
+    }
+    out.rateCardCalls.push(result);
   }
   process.stdout.write(JSON.stringify(out) + "\n");
 }
