@@ -1,5 +1,6 @@
 #include "api/auth.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -29,6 +30,29 @@ Result<domain::ApiKey> AuthenticateBearer(store::UsageStore& store, const HttpRe
   }
   if (key->revoked) return Unauthenticated("the API key has been revoked");
   return std::move(*key);
+}
+
+Result<bool> MayReadSubscription(store::UsageStore& store, const domain::ApiKey& key,
+                                 const std::string& subscription_id) {
+  switch (key.role) {
+    case domain::Role::kTenant:
+      return std::any_of(
+          key.subscriptions.begin(), key.subscriptions.end(),
+          [&](const std::string& s) { return EqualsIgnoreCase(s, subscription_id); });
+    case domain::Role::kOperator: {
+      TALLY_ASSIGN_OR_RETURN(domain::Subscription default_provider, store.DefaultProvider());
+      const std::string acting_for =
+          AsciiLower(key.subscriptions.empty() ? default_provider.id : key.subscriptions.front());
+      if (subscription_id == acting_for) return true;
+      TALLY_ASSIGN_OR_RETURN(std::optional<domain::Subscription> s,
+                             store.FindSubscription(subscription_id));
+      return s ? domain::IsDirectTenantOf(*s, acting_for, default_provider.id)
+               : acting_for == default_provider.id;
+    }
+    case domain::Role::kReporter:
+      return false;
+  }
+  return false;
 }
 
 }  // namespace tally::api

@@ -16,4 +16,13 @@ namespace tally::api {
 // the look-up fails.
 Result<domain::ApiKey> AuthenticateBearer(store::UsageStore& store, const HttpRequest& request);
 
+// Whether `key` may read what belongs to subscription `subscription_id` (lower case) through a
+// tenant-facing route (usage, RateCard, Partner Center): a tenant key its own subscriptions; an
+// operator key the provider it acts for (the Default Provider Subscription, or the delegated
+// provider it was created for) and that provider's direct tenants, a subscription never seen
+// counting as the Default Provider's; a reporter key nothing. The store's error when a look-up
+// fails.
+Result<bool> MayReadSubscription(store::UsageStore& store, const domain::ApiKey& key,
+                                 const std::string& subscription_id);
+
 }  // namespace tally::api

@@ -44,19 +44,6 @@ HttpResponse BadInput(std::string message) {
   return PartnerCenterError(InvalidArgument(std::move(message)), "InvalidInput");
 }
 
-Result<UtcTime> RequiredTime(const QueryString& q, std::string_view name) {
-  std::optional<std::string> text = q.Find(name);
-  if (!text || TrimSpace(*text).empty()) {
-    return InvalidArgument("the query parameter " + std::string(name) + " is required");
-  }
-  Result<UtcTime> t = ParseUtcTime(TrimSpace(*text));
-  if (!t.ok()) {
-    return InvalidArgument("the query parameter " + std::string(name) + " '" + *text +
-                           "' is not a valid date-time: " + t.status().message());
-  }
-  return t;
-}
-
 // Writes the members of a JSON object value (`{...}` or null) without its braces, so more
 // members can follow.
 void AppendMembers(JsonWriter& w, simdjson::dom::element value) {
@@ -170,31 +157,9 @@ HttpResponse ApiService::GetAzureUtilizations(const HttpRequest& request,
 
   // Who may read: a tenant key its own subscriptions; an operator key the direct tenants of
   // the provider it acts for (as on the operator usage API); a reporter key nothing.
-  switch (key->role) {
-    case domain::Role::kTenant: {
-      const auto& subs = key->subscriptions;
-      if (std::none_of(subs.begin(), subs.end(), [&](const std::string& s) {
-            return EqualsIgnoreCase(s, subscription_id);
-          })) {
-        return forbidden();
-      }
-      break;
-    }
-    case domain::Role::kOperator: {
-      Result<domain::Subscription> default_provider = store_.DefaultProvider();
-      if (!default_provider.ok()) return PartnerCenterError(default_provider.status());
-      const std::string acting_for = AsciiLower(
-          key->subscriptions.empty() ? default_provider->id : key->subscriptions.front());
-      Result<std::optional<domain::Subscription>> s = store_.FindSubscription(subscription_id);
-      if (!s.ok()) return PartnerCenterError(s.status());
-      const bool allowed = *s ? domain::IsDirectTenantOf(**s, acting_for, default_provider->id)
-                              : acting_for == default_provider->id;
-      if (!allowed) return forbidden();
-      break;
-    }
-    case domain::Role::kReporter:
-      return forbidden();
-  }
+  Result<bool> allowed = MayReadSubscription(store_, *key, subscription_id);
+  if (!allowed.ok()) return PartnerCenterError(allowed.status());
+  if (!*allowed) return forbidden();
   Result<std::optional<domain::Customer>> customer = store_.FindCustomer(customer_id);
   if (!customer.ok()) return PartnerCenterError(customer.status());
   const bool owned =
@@ -214,9 +179,9 @@ HttpResponse ApiService::GetAzureUtilizations(const HttpRequest& request,
       return BadInput("the query parameter " + std::string(name) + " is given more than once");
     }
   }
-  Result<UtcTime> start = RequiredTime(*q, "start_time");
+  Result<UtcTime> start = RequiredTimeParameter(*q, "start_time");
   if (!start.ok()) return BadInput(start.status().message());
-  Result<UtcTime> end = RequiredTime(*q, "end_time");
+  Result<UtcTime> end = RequiredTimeParameter(*q, "end_time");
   if (!end.ok()) return BadInput(end.status().message());
   query::UsageQuery query;
   query.subscription_ids = {subscription_id};

@@ -100,4 +100,17 @@ std::string QueryString::RawWithout(std::string_view name) const {
   return out;
 }
 
+Result<UtcTime> RequiredTimeParameter(const QueryString& query, std::string_view name) {
+  std::optional<std::string> text = query.Find(name);
+  if (!text || TrimSpace(*text).empty()) {
+    return InvalidArgument("the query parameter " + std::string(name) + " is required");
+  }
+  Result<UtcTime> t = ParseUtcTime(TrimSpace(*text));
+  if (!t.ok()) {
+    return InvalidArgument("the query parameter " + std::string(name) + " '" + *text +
+                           "' is not a valid date-time: " + t.status().message());
+  }
+  return t;
+}
+
 }  // namespace tally::api

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/time.h"
 
 namespace tally::api {
 
@@ -47,5 +48,10 @@ class QueryString {
  private:
   std::vector<Param> params_;
 };
+
+// The date-time value of the parameter `name` (any form ParseUtcTime accepts, surrounding
+// spaces ignored). InvalidArgument naming the parameter when it is missing, empty or not a
+// date-time.
+Result<UtcTime> RequiredTimeParameter(const QueryString& query, std::string_view name);
 
 }  // namespace tally::api

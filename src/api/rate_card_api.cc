@@ -41,32 +41,9 @@ HttpResponse ApiService::GetRateCard(const HttpRequest& request, const PathParam
   const std::string subscription_id = AsciiLower(params.Get("subscriptionId"));
   // Who may ask through this subscription: its tenant keys, and operator keys that may read
   // its usage (the rule of the tenant usage API).
-  switch (key->role) {
-    case domain::Role::kTenant: {
-      const auto& subs = key->subscriptions;
-      if (std::none_of(subs.begin(), subs.end(), [&](const std::string& s) {
-            return EqualsIgnoreCase(s, subscription_id);
-          })) {
-        return Forbidden(subscription_id);
-      }
-      break;
-    }
-    case domain::Role::kOperator: {
-      Result<domain::Subscription> default_provider = store_.DefaultProvider();
-      if (!default_provider.ok()) return ErrorResponse(default_provider.status());
-      const std::string acting_for = AsciiLower(
-          key->subscriptions.empty() ? default_provider->id : key->subscriptions.front());
-      Result<std::optional<domain::Subscription>> s = store_.FindSubscription(subscription_id);
-      if (!s.ok()) return ErrorResponse(s.status());
-      const bool allowed = subscription_id == acting_for ||
-                           (*s ? domain::IsDirectTenantOf(**s, acting_for, default_provider->id)
-                               : acting_for == default_provider->id);
-      if (!allowed) return Forbidden(subscription_id);
-      break;
-    }
-    case domain::Role::kReporter:
-      return Forbidden(subscription_id);
-  }
+  Result<bool> allowed = MayReadSubscription(store_, *key, subscription_id);
+  if (!allowed.ok()) return ErrorResponse(allowed.status());
+  if (!*allowed) return Forbidden(subscription_id);
 
   Result<QueryString> q = QueryString::Parse(request.RawQuery());
   if (!q.ok()) return ErrorResponse(q.status(), "InvalidQueryParameterValue");

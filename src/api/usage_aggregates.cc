@@ -45,19 +45,6 @@ HttpResponse InvalidProperty(std::string message) {
   return ErrorResponse(InvalidArgument(std::move(message)), "InvalidProperty");
 }
 
-Result<UtcTime> RequiredTime(const QueryString& query, std::string_view name) {
-  std::optional<std::string> text = query.Find(name);
-  if (!text || TrimSpace(*text).empty()) {
-    return InvalidArgument("the query parameter " + std::string(name) + " is required");
-  }
-  Result<UtcTime> t = ParseUtcTime(TrimSpace(*text));
-  if (!t.ok()) {
-    return InvalidArgument("the query parameter " + std::string(name) + " '" + *text +
-                           "' is not a valid date-time: " + t.status().message());
-  }
-  return t;
-}
-
 bool IsBoolean(std::string_view s) {
   if (!s.empty() && s.front() == '$') s.remove_prefix(1);  // PowerShell sends "$True"
   return EqualsIgnoreCase(s, "true") || EqualsIgnoreCase(s, "false");
@@ -105,9 +92,9 @@ std::variant<HttpResponse, UsagePageRequest> CheckUsageParameters(
 
   if (std::optional<HttpResponse> e = select_subscriptions(q, out)) return std::move(*e);
 
-  Result<UtcTime> start = RequiredTime(q, "reportedStartTime");
+  Result<UtcTime> start = RequiredTimeParameter(q, "reportedStartTime");
   if (!start.ok()) return InvalidProperty(start.status().message());
-  Result<UtcTime> end = RequiredTime(q, "reportedEndTime");
+  Result<UtcTime> end = RequiredTimeParameter(q, "reportedEndTime");
   if (!end.ok()) return InvalidProperty(end.status().message());
   out.query.reported_start = *start;
   out.query.reported_end = *end;
@@ -173,7 +160,8 @@ void AppendAggregate(std::string& out, const domain::UsageAggregate& a, Api api,
 
 HttpResponse ApiService::AnswerUsagePage(const HttpRequest& request, bool operator_api,
                                          const SubscriptionSelector& select) const {
-  std::variant<HttpResponse, UsagePageRequest> checked = CheckUsageParameters(request, clock_, select);
+  std::variant<HttpResponse, UsagePageRequest> checked =
+      CheckUsageParameters(request, clock_, select);
   if (HttpResponse* error = std::get_if<HttpResponse>(&checked)) return std::move(*error);
   UsagePageRequest& p = std::get<UsagePageRequest>(checked);
 
@@ -208,8 +196,7 @@ HttpResponse ApiService::AnswerUsagePage(const HttpRequest& request, bool operat
     std::string link = BaseUrl(request) + std::string(request.Path()) + "?";
     const std::string rest = p.query_string.RawWithout("continuationToken");
     if (!rest.empty()) link.append(rest).push_back('&');
-    link.append("continuationToken=")
-        .append(FormatContinuationToken(next, p.query, p.token_scope));
+    link.append("continuationToken=").append(FormatContinuationToken(next, p.query, p.token_scope));
     w.Key("nextLink").String(link);
   }
   w.EndObject();
@@ -221,34 +208,11 @@ HttpResponse ApiService::GetUsageAggregates(const HttpRequest& request,
   Result<domain::ApiKey> key = AuthenticateBearer(store_, request);
   if (!key.ok()) return ErrorResponse(key.status());
   const std::string subscription_id = AsciiLower(params.Get("subscriptionId"));
-  switch (key->role) {
-    case domain::Role::kTenant: {
-      const auto& subs = key->subscriptions;
-      const bool allowed = std::any_of(subs.begin(), subs.end(), [&](const std::string& s) {
-        return EqualsIgnoreCase(s, subscription_id);
-      });
-      if (!allowed) return Forbidden(subscription_id);
-      break;
-    }
-    case domain::Role::kOperator: {
-      // An operator key reads here only what its provider sees: its own subscription and its
-      // direct tenants (an unknown subscription would be one of the Default Provider's).
-      Result<domain::Subscription> default_provider = store_.DefaultProvider();
-      if (!default_provider.ok()) return ErrorResponse(default_provider.status());
-      const std::string acting_for = AsciiLower(
-          key->subscriptions.empty() ? default_provider->id : key->subscriptions.front());
-      Result<std::optional<domain::Subscription>> s = store_.FindSubscription(subscription_id);
-      if (!s.ok()) return ErrorResponse(s.status());
-      const bool allowed =
-          subscription_id == acting_for ||
-          (*s ? domain::IsDirectTenantOf(**s, acting_for, default_provider->id)
-              : acting_for == default_provider->id);
-      if (!allowed) return Forbidden(subscription_id);
-      break;
-    }
-    case domain::Role::kReporter:
-      return Forbidden(subscription_id);
-  }
+  // An operator key reads here only what its provider sees: its own subscription and its
+  // direct tenants (an unknown subscription would be one of the Default Provider's).
+  Result<bool> allowed = MayReadSubscription(store_, *key, subscription_id);
+  if (!allowed.ok()) return ErrorResponse(allowed.status());
+  if (!*allowed) return Forbidden(subscription_id);
   return AnswerUsagePage(
       request, /*operator_api=*/false,
       [&](const QueryString&, UsagePageRequest& p) -> std::optional<HttpResponse> {
@@ -311,10 +275,9 @@ HttpResponse ApiService::GetSubscriberUsageAggregates(const HttpRequest& request
 HttpResponse ApiService::SubscriptionIdMissing(const HttpRequest& request) const {
   Result<domain::ApiKey> key = AuthenticateBearer(store_, request);
   if (!key.ok()) return ErrorResponse(key.status());
-  return ErrorResponse(
-      InvalidArgument("the subscription ID is missing from the request path "
-                      "(/subscriptions/{subscriptionId}/providers/...)"),
-      "SubscriptionIdMissingInRequest");
+  return ErrorResponse(InvalidArgument("the subscription ID is missing from the request path "
+                                       "(/subscriptions/{subscriptionId}/providers/...)"),
+                       "SubscriptionIdMissingInRequest");
 }
 
 }  // namespace tally::api
