@@ -153,6 +153,27 @@ TEST(UsageIndex, RandomPublishesAndPagesMatchBruteForce) {
     Decimal quantity;
   };
   std::vector<Ref> ref;
+  // The index's view of reference records (the views point into `refs`).
+  auto to_indexed = [](const std::vector<Ref>& refs) {
+    std::vector<IndexedRecord> out;
+    out.reserve(refs.size());
+    for (const Ref& r : refs) {
+      IndexedRecord x;
+      x.seq = r.seq;
+      x.reported_time = ReportedTime::FromMicros(r.reported_us);
+      x.usage_start = UsageHour::FromHours(r.hour);
+      x.id_hash = RecordIdHash("id" + std::to_string(r.seq));
+      x.content_hash = r.seq;
+      x.subscription_id = r.sub;
+      x.meter_key = r.meter;
+      x.meter_id = r.meter;
+      x.resource_uri = r.uri;
+      x.location = "local";
+      x.quantity = r.quantity;
+      out.push_back(x);
+    }
+    return out;
+  };
   std::vector<std::string> subs = {"00000001-0000-4000-8000-000000000000",
                                     "00000002-0000-4000-8000-000000000000",
                                     "00000003-0000-4000-8000-000000000000"};
@@ -182,26 +203,7 @@ TEST(UsageIndex, RandomPublishesAndPagesMatchBruteForce) {
       batch.push_back(r);
     }
     if (pick(4) == 0) ++clock_hour;
-    std::vector<IndexedRecord> records;
-    std::vector<std::string> ids;
-    ids.reserve(batch.size());
-    for (const Ref& r : batch) {
-      ids.push_back("id" + std::to_string(r.seq));
-      IndexedRecord x;
-      x.seq = r.seq;
-      x.reported_time = ReportedTime::FromMicros(r.reported_us);
-      x.usage_start = UsageHour::FromHours(r.hour);
-      x.id_hash = RecordIdHash(ids.back());
-      x.content_hash = r.seq;
-      x.subscription_id = r.sub;
-      x.meter_key = r.meter;
-      x.meter_id = r.meter;
-      x.resource_uri = r.uri;
-      x.location = "local";
-      x.quantity = r.quantity;
-      records.push_back(x);
-    }
-    ASSERT_TRUE(index.Publish(records).ok());
+    ASSERT_TRUE(index.Publish(to_indexed(batch)).ok());
     ref.insert(ref.end(), batch.begin(), batch.end());
   };
 
@@ -285,26 +287,7 @@ TEST(UsageIndex, RandomPublishesAndPagesMatchBruteForce) {
   // The same records loaded in bulk (as on reopen) give the same answers, key for key.
   UsageIndex loaded;
   loaded.StartLoading();
-  std::vector<std::string> ids;
-  ids.reserve(ref.size());
-  std::vector<IndexedRecord> all;
-  for (const Ref& r : ref) {
-    ids.push_back("id" + std::to_string(r.seq));
-    IndexedRecord x;
-    x.seq = r.seq;
-    x.reported_time = ReportedTime::FromMicros(r.reported_us);
-    x.usage_start = UsageHour::FromHours(r.hour);
-    x.id_hash = RecordIdHash(ids.back());
-    x.content_hash = r.seq;
-    x.subscription_id = r.sub;
-    x.meter_key = r.meter;
-    x.meter_id = r.meter;
-    x.resource_uri = r.uri;
-    x.location = "local";
-    x.quantity = r.quantity;
-    all.push_back(x);
-  }
-  ASSERT_TRUE(loaded.Publish(all).ok());
+  ASSERT_TRUE(loaded.Publish(to_indexed(ref)).ok());
   loaded.FinishLoading();
   AggregateQuery q;
   q.subscription_ids = subs;
