@@ -15,12 +15,6 @@
 namespace tally::cli {
 namespace {
 
-bool CheckListFormat(CliEnv& env, const std::string& format, int& exit_code) {
-  if (format == "table" || format == "jsonl") return true;
-  exit_code = Fail(env, kExitUsage, "--format must be table or jsonl");
-  return false;
-}
-
 std::string JoinComma(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& s : items) {

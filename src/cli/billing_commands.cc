@@ -88,12 +88,6 @@ Result<pricing::TimeZone> LoadZone(const std::string& flag) {
   return *zone;
 }
 
-bool CheckListFormat(CliEnv& env, const std::string& format, int& exit_code) {
-  if (format == "table" || format == "jsonl") return true;
-  exit_code = Fail(env, kExitUsage, "--format must be table or jsonl");
-  return false;
-}
-
 void PrintProblems(CliEnv& env, const std::vector<billing::SubscriptionProblem>& problems) {
   for (const auto& p : problems) {
     env.err << "tally: subscription " << p.subscription_id << ": " << p.problem << '\n';

@@ -17,6 +17,12 @@ int FailStatus(CliEnv& env, const Status& status) {
               status.message());
 }
 
+bool CheckListFormat(CliEnv& env, const std::string& format, int& exit_code) {
+  if (format == "table" || format == "jsonl") return true;
+  exit_code = Fail(env, kExitUsage, "--format must be table or jsonl");
+  return false;
+}
+
 Result<std::unique_ptr<store::UsageStore>> OpenStore(const std::string& data_dir, bool create,
                                                      const Clock& clock) {
   if (create) {

@@ -27,6 +27,9 @@ int Fail(CliEnv& env, int exit_code, std::string_view message);
 // Prints the status as "tally: <message>" and returns kExitUsage for InvalidArgument, else
 // kExitFailure.
 int FailStatus(CliEnv& env, const Status& status);
+// The --format of list commands: table or jsonl; otherwise sets `exit_code` (usage error,
+// reported) and returns false.
+bool CheckListFormat(CliEnv& env, const std::string& format, int& exit_code);
 
 // Opens the store of `data_dir`; with `create`, creates the directory (and parents) first.
 Result<std::unique_ptr<store::UsageStore>> OpenStore(const std::string& data_dir, bool create,

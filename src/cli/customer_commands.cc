@@ -38,10 +38,7 @@ int RunCustomersAdd(const CustomersAddArgs& args, CliEnv& env) {
     std::erase_if(c.subscription_ids, [&](const std::string& x) { return AsciiLower(x) == id; });
   }
   Status saved = (*store)->SaveCustomer(c);
-  if (!saved.ok()) {
-    return Fail(env, saved.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure,
-                saved.message());
-  }
+  if (!saved.ok()) return FailStatus(env, saved);
   Result<std::optional<domain::Customer>> now = (*store)->FindCustomer(args.id);
   if (!now.ok() || !*now) return Fail(env, kExitFailure, "the customer was not saved");
   env.out << ((*existing) ? "updated" : "added") << " customer " << (*now)->id << " with "
@@ -51,9 +48,8 @@ int RunCustomersAdd(const CustomersAddArgs& args, CliEnv& env) {
 }
 
 int RunCustomersList(const ListArgs& args, CliEnv& env) {
-  if (args.format != "table" && args.format != "jsonl") {
-    return Fail(env, kExitUsage, "--format must be table or jsonl");
-  }
+  int code = kExitOk;
+  if (!CheckListFormat(env, args.format, code)) return code;
   Result<std::unique_ptr<store::UsageStore>> store = OpenStore(args.data_dir, false, env.clock);
   if (!store.ok()) return Fail(env, kExitFailure, store.status().message());
   Result<std::vector<domain::Customer>> customers = (*store)->ListCustomers();
