@@ -202,6 +202,7 @@ int Durable(const Dataset& d) {
     api::HttpServerOptions options;
     options.address = "127.0.0.1";
     options.port = 0;
+    api::TuneAllocatorForServing();
     auto started = api::HttpServer::Start(
         options, [&api_service](const api::HttpRequest& r) { return api_service.Handle(r); });
     if (!started.ok()) Die("start server", started.status());

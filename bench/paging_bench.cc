@@ -132,6 +132,7 @@ int Tally(const Dataset& d) {
   options.port = 0;
   options.tls_cert_file = tls_dir + "/cert.pem";
   options.tls_key_file = tls_dir + "/key.pem";
+  api::TuneAllocatorForServing();
   auto started = api::HttpServer::Start(
       options, [&service](const api::HttpRequest& r) { return service.Handle(r); });
   if (!started.ok()) Die("start server", started.status());

@@ -1,5 +1,7 @@
 #include "api/http_server.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
@@ -504,6 +506,16 @@ void HttpServer::Wait() {
   for (std::thread& t : impl.io_threads) t.join();
   impl.handler_pool->join();
   impl.joined = true;
+}
+
+void TuneAllocatorForServing() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Both calls fail only for out-of-range values; the defaults then stay, which is slower
+    // but correct, so a failure is not worth stopping the server for.
+    (void)mallopt(M_MMAP_THRESHOLD, 16 << 20);
+    (void)mallopt(M_TRIM_THRESHOLD, 32 << 20);
+  });
 }
 
 }  // namespace tally::api

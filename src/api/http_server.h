@@ -1,12 +1,12 @@
 // HttpServer: Tally's HTTP/1.1 server (Boost.Beast over Asio), kept behind this Beast-free
 // header so that only http_server.cc pays Beast's compile time.
 //
-// One request path: listener -> (TLS handshake) -> parser -> handler -> reply. Connections are keep-alive; a
-// small pool of I/O threads (hardware threads) parses and writes, and handlers run on a
-// separate pool because they may block for a durable commit. Limits: request headers must
-// arrive within header_timeout (then the connection is closed), bodies above body_limit get
-// 413. Stop() stops accepting, closes idle connections and lets in-flight requests finish and
-// be answered (with Connection: close) before Wait() returns.
+// One request path: listener -> (TLS handshake) -> parser -> handler -> reply. Connections are
+// keep-alive; a small pool of I/O threads (hardware threads) parses and writes, and handlers run on
+// a separate pool because they may block for a durable commit. Limits: request headers must arrive
+// within header_timeout (then the connection is closed), bodies above body_limit get 413. Stop()
+// stops accepting, closes idle connections and lets in-flight requests finish and be answered (with
+// Connection: close) before Wait() returns.
 //
 // Ownership: the caller owns the server; the handler must outlive it. Thread-safety: Stop()
 // and port() may be called from any thread; the handler is called concurrently.
@@ -44,6 +44,15 @@ struct HttpServerOptions {
 };
 
 using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// Sets glibc malloc's thresholds for a serving process, once, process-wide: blocks up to
+// 16 MiB come from the heap (not a fresh mmap each), and up to 32 MiB of free heap top is kept
+// rather than returned to the kernel at once. Every usage page is a body of about half a MiB
+// that lives for one request; with glibc's defaults many of them were mapped, faulted in page by
+// page and unmapped again, and under concurrent requests the page faults and unmaps of all
+// threads serialised on the process's address space (16 clients read pages slower in total
+// than one). `tally serve` and the server benchmarks call it before starting the server.
+void TuneAllocatorForServing();
 
 class HttpServer {
  public:

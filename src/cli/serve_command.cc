@@ -49,6 +49,7 @@ int RunServe(const ServeArgs& args, CliEnv& env) {
       env.err << line << '\n' << std::flush;
     };
   }
+  api::TuneAllocatorForServing();
   Result<std::unique_ptr<api::HttpServer>> server = api::HttpServer::Start(
       options, [&service](const api::HttpRequest& request) { return service.Handle(request); });
   if (!server.ok()) return FailStatus(env, server.status());
