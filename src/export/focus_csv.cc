@@ -1,8 +1,10 @@
 #include "export/focus_csv.h"
 
+#include <functional>
 #include <utility>
 
 #include "common/time.h"
+#include "pricing/line_parts.h"
 
 namespace tally::exports {
 namespace {
@@ -29,9 +31,12 @@ struct FocusRow {
   std::string_view charge_frequency;
   std::string consumed_quantity;      // "" = null
   std::string consumed_unit;          // "" = null
+  std::string contracted_unit_price;  // "" = null
+  std::string list_unit_price;        // "" = null
   std::string_view pricing_category;  // "" = null
   std::string sku_id;                 // "" = null
   std::string sku_meter;              // "" = null
+  std::string sku_price_id;           // "" = null
   std::string_view line_kind;
   std::string adjusted_period;    // "" = null
   std::string unpriced_quantity;  // "" = null
@@ -43,6 +48,94 @@ void FieldOrNull(CsvRecord& rec, std::string_view value) {
   } else {
     rec.Field(value);
   }
+}
+
+using RowWriter = std::function<Status(const FocusRow&)>;
+
+// The rows of a usage or adjustment line: one per part with one unit price (the included
+// quantity, each tier charge, the unpriced quantity: pricing/line_parts.h), so that
+// ListUnitPrice × PricingQuantity = ListCost and ContractedUnitPrice × PricingQuantity =
+// ContractedCost on every row. The subscription's discount or markup is negotiated, so it is in
+// the contracted figures; the commitment discount is not, so it is only in EffectiveCost and
+// BilledCost, which carry each part's share of the line's rounded net amount.
+Status WriteUsageRows(const domain::MeterCatalog& catalog, const Invoice& invoice,
+                      const InvoiceLine& line, const pricing::TermPercents& percents,
+                      const RowWriter& write) {
+  TALLY_ASSIGN_OR_RETURN(std::vector<pricing::LinePart> parts, pricing::SplitLine(line, percents));
+  const domain::Meter* meter = catalog.Find(line.meter_id);
+  const std::string family = meter != nullptr ? meter->family : std::string();
+  const std::string unit =
+      !line.unit.empty() ? line.unit : (meter != nullptr ? meter->unit : std::string());
+  const std::string name =
+      !line.meter_name.empty() ? line.meter_name : (meter != nullptr ? meter->name : std::string());
+
+  FocusRow r;
+  r.line_kind = pricing::LineKindName(line.kind);
+  r.charge_category = "Usage";
+  r.charge_frequency = "Usage-Based";
+  r.pricing_unit = unit;
+  r.consumed_unit = unit;
+  r.service_category = std::string(FocusServiceCategory(family));
+  r.service_name = family.empty() ? "Other" : family;
+  r.sku_id = line.meter_id;
+  r.sku_meter = name;
+  std::string description = name.empty() ? line.meter_id : name;
+  r.charge_period_start = invoice.period.start();
+  r.charge_period_end = invoice.period.end();
+  if (line.adjusted_period) {
+    // Late usage of a finalized period corrects that period's charges.
+    r.charge_class = "Correction";
+    r.adjusted_period = line.adjusted_period->ToString();
+    r.charge_period_start = line.adjusted_period->start();
+    r.charge_period_end = line.adjusted_period->end();
+    description = "Late usage of " + r.adjusted_period + ": " + description;
+  }
+  // When the card changed within the period a tier appears once per price: its rows then say
+  // from which date their price applied.
+  bool prices_changed = false;
+  for (const pricing::TierCharge& t : line.rating.tiers) {
+    prices_changed |= t.effective_date != line.rating.tiers.front().effective_date;
+  }
+  for (const pricing::LinePart& part : parts) {
+    r.billed_cost = part.net.FormatAmount();
+    r.effective_cost = r.billed_cost;
+    r.consumed_quantity = part.quantity.ToString();
+    r.unpriced_quantity.clear();
+    switch (part.kind) {
+      case pricing::LinePartKind::kIncluded:
+      case pricing::LinePartKind::kTier: {
+        const bool included = part.kind == pricing::LinePartKind::kIncluded;
+        r.pricing_category = "Standard";
+        r.pricing_quantity = part.quantity.ToString();
+        r.list_unit_price = part.list_unit_price.ToString();
+        r.list_cost = part.list_cost.ToString();
+        r.contracted_unit_price = part.contracted_unit_price;
+        r.contracted_cost = part.contracted_cost;
+        const std::string threshold = included ? "" : part.tier->threshold.ToString();
+        std::string tier = included ? "included" : "from " + threshold;
+        if (prices_changed && !included) {
+          tier += ", price of " + FormatUtcTime(part.tier->effective_date).substr(0, 10);
+        }
+        r.sku_price_id = line.meter_id + (included ? "/included" : "/tier/" + threshold);
+        r.charge_description = parts.size() > 1 ? description + " (" + tier + ")" : description;
+        break;
+      }
+      case pricing::LinePartKind::kUnpriced:
+        // No card entry was in force: there is no price to state, and nothing is charged.
+        r.pricing_category = "";
+        r.pricing_quantity.clear();
+        r.list_unit_price.clear();
+        r.contracted_unit_price.clear();
+        r.sku_price_id.clear();
+        r.list_cost = "0";
+        r.contracted_cost = "0";
+        r.unpriced_quantity = part.quantity.ToString();
+        r.charge_description = description + " (unpriced: no rate card entry in force)";
+        break;
+    }
+    TALLY_RETURN_IF_ERROR(write(r));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -86,7 +179,7 @@ Status FocusCsvWriter::WriteInvoice(const Invoice& invoice, const FocusInvoiceIn
   const std::string term_service =
       invoice.offer_durable_id.empty() ? "Offer" : "Offer " + invoice.offer_durable_id;
 
-  auto write = [&](const FocusRow& r) -> Status {
+  const RowWriter write = [&](const FocusRow& r) -> Status {
     CsvRecord& rec = record_;
     rec.Clear();
     rec.Field(r.billed_cost);
@@ -113,12 +206,15 @@ Status FocusCsvWriter::WriteInvoice(const Invoice& invoice, const FocusInvoiceIn
     rec.Field(r.charge_frequency);
     FieldOrNull(rec, r.consumed_quantity);
     FieldOrNull(rec, r.consumed_unit);
+    FieldOrNull(rec, r.contracted_unit_price);
     rec.Field(invoice_id);
+    FieldOrNull(rec, r.list_unit_price);
     FieldOrNull(rec, r.pricing_category);
     FieldOrNull(rec, options_.region_id);
     FieldOrNull(rec, options_.region_name);
     FieldOrNull(rec, r.sku_id);
     FieldOrNull(rec, r.sku_meter);
+    FieldOrNull(rec, r.sku_price_id);
     rec.Field(invoice.subscription_id);
     FieldOrNull(rec, info.sub_account_name);
     rec.Field(r.line_kind);
@@ -128,53 +224,15 @@ Status FocusCsvWriter::WriteInvoice(const Invoice& invoice, const FocusInvoiceIn
     return WriteText(out_, rec.text());
   };
 
+  const pricing::TermPercents percents = pricing::TermPercentsOf(invoice);
   for (const InvoiceLine& line : invoice.lines) {
     FocusRow r;
     r.line_kind = pricing::LineKindName(line.kind);
     switch (line.kind) {
       case LineKind::kUsage:
-      case LineKind::kAdjustment: {
-        const domain::Meter* meter = catalog_.Find(line.meter_id);
-        const std::string family = meter != nullptr ? meter->family : std::string();
-        const std::string unit =
-            !line.unit.empty() ? line.unit : (meter != nullptr ? meter->unit : std::string());
-        const std::string name = !line.meter_name.empty()
-                                     ? line.meter_name
-                                     : (meter != nullptr ? meter->name : std::string());
-        // The subscription's discount or markup and its commitment discount are shares of
-        // this line (the term lines only sum them), so they are folded into the line's
-        // contracted, effective and billed cost; the term lines get no rows of their own.
-        r.billed_cost = line.net.FormatAmount();
-        r.contracted_cost = r.billed_cost;
-        r.effective_cost = r.billed_cost;
-        r.list_cost = line.amount.FormatAmount();
-        r.charge_category = "Usage";
-        r.charge_frequency = "Usage-Based";
-        r.pricing_category = "Standard";
-        r.pricing_quantity = line.rating.billable_quantity.ToString();
-        r.pricing_unit = unit;
-        r.consumed_quantity = line.rating.quantity.ToString();
-        r.consumed_unit = unit;
-        r.service_category = std::string(FocusServiceCategory(family));
-        r.service_name = family.empty() ? "Other" : family;
-        r.sku_id = line.meter_id;
-        r.sku_meter = name;
-        r.charge_description = name.empty() ? line.meter_id : name;
-        r.charge_period_start = invoice.period.start();
-        r.charge_period_end = invoice.period.end();
-        if (!line.rating.unpriced_quantity.is_zero()) {
-          r.unpriced_quantity = line.rating.unpriced_quantity.ToString();
-        }
-        if (line.adjusted_period) {
-          // Late usage of a finalized period corrects that period's charges.
-          r.charge_class = "Correction";
-          r.adjusted_period = line.adjusted_period->ToString();
-          r.charge_period_start = line.adjusted_period->start();
-          r.charge_period_end = line.adjusted_period->end();
-          r.charge_description = "Late usage of " + r.adjusted_period + ": " + r.charge_description;
-        }
-        break;
-      }
+      case LineKind::kAdjustment:
+        TALLY_RETURN_IF_ERROR(WriteUsageRows(catalog_, invoice, line, percents, write));
+        continue;
       case LineKind::kDiscount:
       case LineKind::kMarkup:
       case LineKind::kCommitmentDiscount:
@@ -199,6 +257,9 @@ Status FocusCsvWriter::WriteInvoice(const Invoice& invoice, const FocusInvoiceIn
         r.pricing_category = "Standard";
         r.pricing_quantity = "1";
         r.pricing_unit = "Month";
+        // A purchase of one month at the offer's price: the offer term is the SKU.
+        r.list_unit_price = r.contracted_unit_price = r.billed_cost;
+        r.sku_id = r.sku_price_id = term_service + "/RecurringCharge";
         r.charge_description = "Recurring charge";
         r.service_category = "Other";
         r.service_name = term_service;

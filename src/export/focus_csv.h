@@ -32,15 +32,16 @@ inline constexpr std::array<std::string_view, 21> kFocusMandatoryColumns = {
 
 // Every column written: the mandatory ones, then recommended and conditional ones, then
 // Tally's own (prefixed x_), in this order.
-inline constexpr std::array<std::string_view, 35> kFocusColumns = {
+inline constexpr std::array<std::string_view, 38> kFocusColumns = {
     "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency", "BillingPeriodEnd",
     "BillingPeriodStart", "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargePeriodEnd",
     "ChargePeriodStart", "ContractedCost", "EffectiveCost", "InvoiceIssuerName", "ListCost",
     "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName", "ServiceCategory",
     "ServiceName",
     // recommended and conditional
-    "ChargeFrequency", "ConsumedQuantity", "ConsumedUnit", "InvoiceId", "PricingCategory",
-    "RegionId", "RegionName", "SkuId", "SkuMeter", "SubAccountId", "SubAccountName",
+    "ChargeFrequency", "ConsumedQuantity", "ConsumedUnit", "ContractedUnitPrice", "InvoiceId",
+    "ListUnitPrice", "PricingCategory", "RegionId", "RegionName", "SkuId", "SkuMeter",
+    "SkuPriceId", "SubAccountId", "SubAccountName",
     // Tally's own
     "x_InvoiceLineKind", "x_AdjustedBillingPeriod", "x_UnpricedQuantity"};
 

@@ -129,9 +129,18 @@ TEST(FocusCsv, BilledCostOfAnInvoiceSumsToItsTotal) {
   EXPECT_EQ(a.total.FormatAmount(), "18.58");
 }
 
+// a × b for decimal texts whose exact product fits a Decimal (the test's figures do).
+Decimal ExactProduct(std::string_view a, std::string_view b) {
+  const pricing::ExactAmount p =
+      pricing::ExactAmount::Product(*Decimal::Parse(a), *Decimal::Parse(b));
+  auto d = p.RoundHalfEven(15);
+  EXPECT_TRUE(d && pricing::ExactAmount::FromDecimal(*d) == p) << a << " × " << b;
+  return d.value_or(Decimal());
+}
+
 TEST(FocusCsv, MandatoryColumnsAreTypedAndNonNullableOnesAreNeverNull) {
   const auto records = Records(Export({MakeDocumentedExampleInvoice()}));
-  ASSERT_EQ(records.size(), 5u);  // 2 usage, 1 adjustment, credit, recurring charge
+  ASSERT_EQ(records.size(), 8u);  // 5 usage parts, 1 adjustment, credit, recurring charge
   const std::set<std::string> nullable = {"BillingAccountName", "ChargeClass", "ChargeDescription",
                                           "PricingQuantity", "PricingUnit"};
   const std::set<std::string> decimals = {"BilledCost", "ContractedCost",  "EffectiveCost",
@@ -184,17 +193,33 @@ TEST(FocusCsv, MandatoryColumnsAreTypedAndNonNullableOnesAreNeverNull) {
     if ((*r.at("ChargeCategory") == "Usage" || *r.at("ChargeCategory") == "Purchase") && !cls) {
       EXPECT_TRUE(r.at("PricingQuantity").has_value());
       EXPECT_TRUE(r.at("PricingUnit").has_value());
+      EXPECT_TRUE(r.at("ListUnitPrice").has_value());
+      EXPECT_TRUE(r.at("ContractedUnitPrice").has_value());
+      EXPECT_TRUE(r.at("SkuId").has_value());
+      EXPECT_TRUE(r.at("SkuPriceId").has_value());
+    }
+    // A unit price times the pricing quantity is the cost, exactly.
+    const auto& quantity = r.at("PricingQuantity");
+    for (auto [price, cost] : {std::pair{"ListUnitPrice", "ListCost"},
+                               std::pair{"ContractedUnitPrice", "ContractedCost"}}) {
+      if (!r.at(price) || !quantity) continue;
+      EXPECT_TRUE(IsFocusDecimal(*r.at(price))) << price << "=" << *r.at(price);
+      EXPECT_EQ(ExactProduct(*r.at(price), *quantity), *Decimal::Parse(*r.at(cost)))
+          << price << " × PricingQuantity != " << cost;
     }
   }
 }
 
 TEST(FocusCsv, MapsTheDocumentedExampleRowByRow) {
   const auto records = Records(Export({MakeDocumentedExampleInvoice()}));
-  ASSERT_EQ(records.size(), 5u);
   const auto& ip = records[0];
   EXPECT_EQ(*ip.at("ChargeCategory"), "Usage");
   EXPECT_FALSE(ip.at("ChargeClass").has_value());
-  EXPECT_EQ(*ip.at("ListCost"), "3.32");
+  EXPECT_EQ(*ip.at("ListCost"), "3.325");  // exact: the line rounds to 3.32
+  EXPECT_EQ(*ip.at("ListUnitPrice"), "0.0025");
+  EXPECT_EQ(*ip.at("ContractedUnitPrice"), "0.00225");  // the 10 % discount
+  EXPECT_EQ(*ip.at("ContractedCost"), "2.9925");
+  EXPECT_EQ(*ip.at("SkuPriceId"), "F271A8A388C44D93956A063E1D2FA80B/tier/0");
   EXPECT_EQ(*ip.at("BilledCost"), "2.99");  // after its -0.33 discount share
   EXPECT_EQ(*ip.at("EffectiveCost"), "2.99");
   EXPECT_EQ(*ip.at("PricingQuantity"), "1330");
@@ -212,14 +237,33 @@ TEST(FocusCsv, MapsTheDocumentedExampleRowByRow) {
   EXPECT_EQ(*ip.at("InvoiceIssuerName"), "Contoso Private Cloud");
   EXPECT_EQ(*ip.at("RegionId"), "local");
 
-  const auto& vm = records[1];
-  EXPECT_EQ(*vm.at("ListCost"), "63.02");
-  EXPECT_EQ(*vm.at("BilledCost"), "53.88");  // 63.02 - 6.30 - 2.84
-  EXPECT_EQ(*vm.at("PricingQuantity"), "1200.5");
-  EXPECT_EQ(*vm.at("ConsumedQuantity"), "1300.5");
-  EXPECT_EQ(*vm.at("ServiceCategory"), "Compute");
+  const auto& included = records[1];
+  EXPECT_EQ(*included.at("PricingQuantity"), "100");
+  EXPECT_EQ(*included.at("ListUnitPrice"), "0");
+  EXPECT_EQ(*included.at("BilledCost"), "0.00");
+  EXPECT_EQ(*included.at("SkuPriceId"), "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5/included");
+  EXPECT_EQ(*included.at("ChargeDescription"), "Base VM Size Hours (included)");
+  EXPECT_EQ(*records[2].at("ListUnitPrice"), "0.05");
+  EXPECT_EQ(*records[2].at("PricingQuantity"), "600");
+  EXPECT_EQ(*records[3].at("ListUnitPrice"), "0.06");
+  EXPECT_EQ(*records[3].at("PricingQuantity"), "400");
+  EXPECT_THAT(*records[3].at("ChargeDescription"),
+              ::testing::MatchesRegex("Base VM Size Hours \\(from 0, price of 2026-10-[0-9]+\\)"));
+  EXPECT_EQ(*records[3].at("SkuPriceId"), *records[2].at("SkuPriceId"));  // stable over prices
+  EXPECT_EQ(*records[4].at("ListUnitPrice"), "0.045");
+  EXPECT_EQ(*records[4].at("PricingQuantity"), "200.5");
+  EXPECT_EQ(*records[4].at("SkuPriceId"), "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5/tier/1000");
+  // The VM line: list 63.02, net 63.02 - 6.30 - 2.84 = 53.88, split over its rows.
+  Decimal vm_billed, vm_consumed;
+  for (int i = 1; i <= 4; ++i) {
+    EXPECT_EQ(*records[i].at("ServiceCategory"), "Compute");
+    vm_billed = vm_billed + *Decimal::Parse(*records[i].at("BilledCost"));
+    vm_consumed = vm_consumed + *Decimal::Parse(*records[i].at("ConsumedQuantity"));
+  }
+  EXPECT_EQ(vm_billed.ToString(), "53.88");
+  EXPECT_EQ(vm_consumed.ToString(), "1300.5");
 
-  const auto& late = records[2];
+  const auto& late = records[5];
   EXPECT_EQ(*late.at("ChargeClass"), "Correction");
   EXPECT_EQ(*late.at("x_AdjustedBillingPeriod"), "2026-09");
   EXPECT_EQ(*late.at("ChargePeriodStart"), "2026-09-01T00:00:00Z");
@@ -227,16 +271,18 @@ TEST(FocusCsv, MapsTheDocumentedExampleRowByRow) {
   EXPECT_EQ(*late.at("BillingPeriodStart"), "2026-10-01T00:00:00Z");
   EXPECT_EQ(*late.at("BilledCost"), "1.71");
 
-  const auto& credit = records[3];
+  const auto& credit = records[6];
   EXPECT_EQ(*credit.at("ChargeCategory"), "Credit");
   EXPECT_EQ(*credit.at("BilledCost"), "-50.00");
   EXPECT_FALSE(credit.at("PricingQuantity").has_value());
   EXPECT_FALSE(credit.at("SkuId").has_value());
 
-  const auto& recurring = records[4];
+  const auto& recurring = records[7];
   EXPECT_EQ(*recurring.at("ChargeCategory"), "Purchase");
   EXPECT_EQ(*recurring.at("ChargeFrequency"), "Recurring");
   EXPECT_EQ(*recurring.at("BilledCost"), "10.00");
+  EXPECT_EQ(*recurring.at("ListUnitPrice"), "10.00");
+  EXPECT_EQ(*recurring.at("SkuPriceId"), *recurring.at("SkuId"));
 }
 
 TEST(FocusCsv, NullsAreEmptyUnquotedFields) {

@@ -10,8 +10,6 @@
 namespace tally::pricing {
 namespace {
 
-constexpr int kPercentDigits = 2;  // a percentage is a count of 10^-2
-
 Status AmountOverflow() { return InvalidArgument("invoice amounts overflow"); }
 
 Result<Money> Sum(const Money& a, const Money& b) {
@@ -20,14 +18,11 @@ Result<Money> Sum(const Money& a, const Money& b) {
   return s;
 }
 
-// round(amount × percent / 100) at the currency's minor unit, from the exact product.
-Result<Money> PercentOf(const Money& amount, Decimal percent) {
-  const internal::Int256 exact =
-      *internal::Int256::Mul(internal::Int256::FromInt128(amount.amount().raw()), percent.raw());
-  auto r = internal::RoundScaled(exact, 2 * Decimal::kScale + kPercentDigits,
-                                 amount.currency().minor_unit());
-  if (!r) return AmountOverflow();
-  return Money(*r, amount.currency());
+// PercentOf, with the invoice's overflow error.
+Result<Money> ShareOf(const Money& amount, Decimal percent) {
+  auto r = PercentOf(amount, percent);
+  if (!r.ok()) return AmountOverflow();
+  return r;
 }
 
 bool Contains(const std::set<std::string>& keys, std::string_view meter_id) {
@@ -215,7 +210,7 @@ Result<Invoice> MakeInvoice(const PriceList& prices, const InvoiceRequest& req) 
   Money credit_base = zero;
   for (InvoiceLine& line : inv.lines) {
     TALLY_ASSIGN_OR_RETURN(inv.usage_amount, Sum(inv.usage_amount, line.amount));
-    TALLY_ASSIGN_OR_RETURN(line.adjustment, PercentOf(line.amount, adjustment_percent));
+    TALLY_ASSIGN_OR_RETURN(line.adjustment, ShareOf(line.amount, adjustment_percent));
     TALLY_ASSIGN_OR_RETURN(Money after_adjustment, Sum(line.amount, line.adjustment));
     const RateCardMeter* entry = NamingEntry(
         prices, line.meter_id, line.adjusted_period ? *line.adjusted_period : req.period);
@@ -223,7 +218,7 @@ Result<Invoice> MakeInvoice(const PriceList& prices, const InvoiceRequest& req) 
                                !(entry != nullptr && entry->IsThirdParty());
     line.commitment_discount = zero;
     if (line.commitment_eligible && !commitment_percent.is_zero()) {
-      TALLY_ASSIGN_OR_RETURN(Money d, PercentOf(after_adjustment, commitment_percent));
+      TALLY_ASSIGN_OR_RETURN(Money d, ShareOf(after_adjustment, commitment_percent));
       line.commitment_discount = d.Negated();
     }
     TALLY_ASSIGN_OR_RETURN(line.net, Sum(after_adjustment, line.commitment_discount));

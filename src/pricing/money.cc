@@ -113,13 +113,17 @@ std::optional<Decimal> ExactAmount::RoundHalfEven(int fractional_digits) const {
   return internal::RoundScaled(v_, kScale, fractional_digits);
 }
 
-std::string ExactAmount::ToString() const {
-  std::string digits = v_.ToString();
+std::string ExactAmount::ToString() const { return internal::FormatScaled(v_, kScale); }
+
+namespace internal {
+
+std::string FormatScaled(const Int256& value, int scale) {
+  std::string digits = value.ToString();
   const bool neg = !digits.empty() && digits[0] == '-';
   if (neg) digits.erase(0, 1);
-  if (digits.size() <= static_cast<size_t>(kScale))
-    digits.insert(0, kScale + 1 - digits.size(), '0');
-  const size_t int_len = digits.size() - kScale;
+  const size_t frac = static_cast<size_t>(scale);
+  if (digits.size() <= frac) digits.insert(0, frac + 1 - digits.size(), '0');
+  const size_t int_len = digits.size() - frac;
   size_t end = digits.size();
   while (end > int_len && digits[end - 1] == '0') --end;
   std::string out = neg ? "-" : "";
@@ -129,6 +133,20 @@ std::string ExactAmount::ToString() const {
     out.append(digits, int_len, end - int_len);
   }
   return out;
+}
+
+}  // namespace internal
+
+Result<Money> PercentOf(const Money& amount, Decimal percent) {
+  // amount and percent are counts of 10^-15: their product is a count of 10^-30, and dividing
+  // by 100 makes it a count of 10^-32. |product| < 2^254, so the product cannot overflow.
+  const internal::Int256 exact =
+      *internal::Int256::Mul(internal::Int256::FromInt128(amount.amount().raw()), percent.raw());
+  auto r = internal::RoundScaled(exact, 2 * Decimal::kScale + 2, amount.currency().minor_unit());
+  if (!r)
+    return InvalidArgument("amount too large: " + amount.ToString() + " × " + percent.ToString() +
+                           " %");
+  return Money(*r, amount.currency());
 }
 
 }  // namespace tally::pricing

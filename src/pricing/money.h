@@ -117,6 +117,14 @@ namespace internal {
 // A value held as a count of 10^-`scale` units, rounded half to even to a Decimal with
 // `fractional_digits` (0..15) fractional digits; nullopt when it does not fit. scale >= 15.
 std::optional<Decimal> RoundScaled(const Int256& value, int scale, int fractional_digits);
+// The shortest exact decimal text of a value held as a count of 10^-`scale` units ("12.5",
+// "-0.001"). scale >= 0.
+std::string FormatScaled(const Int256& value, int scale);
 }  // namespace internal
+
+// round(amount × percent / 100) at the amount's currency's minor unit, from the exact product
+// (a discount or markup, a commitment discount: docs/pricing.md). InvalidArgument when the
+// result does not fit an amount.
+Result<Money> PercentOf(const Money& amount, Decimal percent);
 
 }  // namespace tally::pricing
