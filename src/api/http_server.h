@@ -6,7 +6,10 @@
 // separate pool because they may block for a durable commit. Limits: request headers must
 // arrive within header_timeout (then the connection is closed), bodies above body_limit get
 // 413. Stop() stops accepting, closes idle connections and lets in-flight requests finish and
-// be answered (with Connection: close) before Wait() returns.
+// be answered (with Connection: close) before Wait() returns. A response with a `stream`
+// (http_message.h) is sent with chunked transfer encoding from the handler thread, one piece
+// written before the next is produced; a failed stream closes the connection without the last
+// chunk.
 //
 // Ownership: the caller owns the server; the handler must outlive it. Thread-safety: Stop()
 // and port() may be called from any thread; the handler is called concurrently.
