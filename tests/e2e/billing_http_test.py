@@ -156,6 +156,23 @@ class BillingOverHttp(unittest.TestCase):
         self.assertTrue(all(len(c) <= 65536 for c in chunks))
         self.assertEqual(b"".join(chunks), self.cli["jsonl"])
 
+    def test_head_and_a_client_that_leaves_mid_export(self):
+        path = f"/v1/exports/jsonl?period={PERIOD}&granularity=Hourly"
+        status, headers, body = self.server.request(
+            "HEAD", path, headers={"Authorization": f"Bearer {self.operator}"})
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"")
+        self.assertEqual(headers.get("transfer-encoding"), "chunked")
+        # Read a little of the export and hang up: the server stops producing and goes on.
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", self.server.port), timeout=60) as s:
+                s.sendall((f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                           f"{self.operator}\r\n\r\n").encode())
+                self.assertTrue(s.recv(1024).startswith(b"HTTP/1.1 200"))
+        status, _, body = self.get(path, self.operator)
+        self.assertEqual((status, body), (200, self.cli["jsonl"]))
+        self.assertEqual(self.server.request("GET", "/healthz")[0], 200)
+
     def test_tenants_export_only_their_own_usage(self):
         status, _, body = self.get(f"/v1/exports/jsonl?period={PERIOD}", self.tenant)
         self.assertEqual(status, 200)
