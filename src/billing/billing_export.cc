@@ -118,7 +118,7 @@ Result<ExportRequest> MakeExportRequest(const ExportParameters& p, std::string_v
   } else {
     problem(f + "format must be usage-summary, focus or jsonl");
   }
-  const bool focus = out.format == ExportFormat::kFocus && p.format == "focus";
+  const bool focus = p.format == "focus";
   const bool by_period = !p.period.empty();
   const bool by_window = !p.from.empty() || !p.to.empty();
   if (by_period == by_window) {

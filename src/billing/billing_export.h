@@ -97,6 +97,7 @@ class ExportJob {
   // stored invoice or aggregate is damaged; the store's error when a read fails. After a
   // failure `out` holds a truncated export.
   Status Write(std::ostream& out);
+  // Usage rows written so far (FOCUS: invoices written).
   size_t rows_written() const { return rows_written_; }
 
  private:
