@@ -46,6 +46,7 @@ ApiService::ApiService(store::UsageStore& store, ingest::IngestService& ingest,
       Method::kGet, "/v1/customers/{customerId}/subscriptions/{subscriptionId}/utilizations/azure",
       [this](const HttpRequest& r, const PathParams& p) { return GetAzureUtilizations(r, p); },
       Router::Case::kInsensitive);
+  AddBillingRoutes();
   // The same paths without a subscription: SubscriptionIdMissingInRequest, not 404.
   const auto missing = [this](const HttpRequest& r, const PathParams&) {
     return SubscriptionIdMissing(r);

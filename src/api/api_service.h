@@ -17,6 +17,9 @@
 //                    the Azure RateCard API (rate_card_api.cc)
 //   GET  /v1/customers/{customerId}/subscriptions/{subscriptionId}/utilizations/azure
 //                    the Partner Center utilization API (partner_center.cc)
+//   GET  /v1/invoices, GET /v1/subscriptions/{subscriptionId}/invoices/{period},
+//   POST /v1/invoices/run|finalize, GET /v1/exports/{format}
+//                    invoices and streamed billing exports (billing_api.cc)
 //
 // The referenced services must outlive it. Thread-safe: Handle may run on many threads.
 #pragma once
@@ -92,6 +95,11 @@ class ApiService {
   HttpResponse SubscriptionIdMissing(const HttpRequest& request) const;
   HttpResponse GetAzureUtilizations(const HttpRequest& request, const PathParams& params) const;
   HttpResponse GetRateCard(const HttpRequest& request, const PathParams& params) const;
+  void AddBillingRoutes();
+  HttpResponse ListInvoices(const HttpRequest& request) const;
+  HttpResponse GetInvoice(const HttpRequest& request, const PathParams& params) const;
+  HttpResponse RunInvoices(const HttpRequest& request, bool finalize) const;
+  HttpResponse GetExport(const HttpRequest& request, const PathParams& params) const;
   HttpResponse AnswerUsagePage(const HttpRequest& request, bool operator_api,
                                const SubscriptionSelector& select) const;
 

@@ -55,4 +55,29 @@ Result<bool> MayReadSubscription(store::UsageStore& store, const domain::ApiKey&
   return false;
 }
 
+Result<std::vector<std::string>> ReadableSubscriptions(store::UsageStore& store,
+                                                       const domain::ApiKey& key) {
+  std::vector<std::string> out;
+  switch (key.role) {
+    case domain::Role::kTenant:
+      for (const std::string& s : key.subscriptions) out.push_back(AsciiLower(s));
+      break;
+    case domain::Role::kOperator: {
+      TALLY_ASSIGN_OR_RETURN(domain::Subscription default_provider, store.DefaultProvider());
+      const std::string acting_for =
+          AsciiLower(key.subscriptions.empty() ? default_provider.id : key.subscriptions.front());
+      TALLY_ASSIGN_OR_RETURN(std::shared_ptr<const std::vector<std::string>> tenants,
+                             store.DirectTenantIds(acting_for));
+      out = *tenants;
+      out.push_back(acting_for);
+      break;
+    }
+    case domain::Role::kReporter:
+      break;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 }  // namespace tally::api

@@ -3,6 +3,9 @@
 // constant time. Tokens never appear in messages or logs. Thread-safe (the store is).
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "api/http_message.h"
 #include "common/status.h"
 #include "domain/api_key.h"
@@ -24,5 +27,13 @@ Result<domain::ApiKey> AuthenticateBearer(store::UsageStore& store, const HttpRe
 // fails.
 Result<bool> MayReadSubscription(store::UsageStore& store, const domain::ApiKey& key,
                                  const std::string& subscription_id);
+
+// Every subscription `key` may read by the rule of MayReadSubscription, as sorted lower-case
+// IDs, for answers that list or export many (invoices, billing exports): a tenant key's own
+// subscriptions; an operator key's provider and that provider's direct tenants (the
+// subscriptions the store knows); nothing for a reporter key. The store's error when a
+// look-up fails.
+Result<std::vector<std::string>> ReadableSubscriptions(store::UsageStore& store,
+                                                       const domain::ApiKey& key);
 
 }  // namespace tally::api

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -254,6 +255,11 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     net::post(*server_.handler_pool, [self = this->shared_from_this(), work = std::move(work),
                                       request = std::move(request), keep_alive, head]() mutable {
       HttpResponse response = self->Run(request);
+      if (response.stream) {
+        // Streamed on this handler thread; the work guard lives until the last chunk.
+        self->StreamReply(std::move(response), keep_alive, head);
+        return;
+      }
       net::post(self->stream_.get_executor(),
                 [self, work = std::move(work), response = std::move(response), keep_alive,
                  head]() mutable { self->Reply(std::move(response), keep_alive, head); });
@@ -309,6 +315,96 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
                         if (ec || !again) return self->Close();
                         self->ReadHeader();
                       });
+  }
+
+  using Finish = std::function<void(ErrorCode)>;
+
+  // Runs one asynchronous write, started by `start` on the connection's strand, and waits for
+  // it on the calling (handler) thread. False when it failed (including the body timeout: a
+  // client that stops reading) or when the I/O threads were stopped before it ended (the drain
+  // timeout of a shutdown), so a producer is never left waiting forever.
+  template <class Start>
+  bool Await(Start start) {
+    struct Done {
+      std::mutex mu;
+      std::condition_variable cv;
+      bool finished = false;
+      ErrorCode ec;
+    };
+    auto done = std::make_shared<Done>();
+    net::post(stream_.get_executor(),
+              [self = this->shared_from_this(), start = std::move(start), done]() mutable {
+                self->ExpiresAfter(self->server_.options.body_timeout);
+                start(Finish([done](ErrorCode ec) {
+                  std::lock_guard lock(done->mu);
+                  done->finished = true;
+                  done->ec = ec;
+                  done->cv.notify_all();
+                }));
+              });
+    std::unique_lock lock(done->mu);
+    while (!done->cv.wait_for(lock, std::chrono::milliseconds(100),
+                              [&] { return done->finished; })) {
+      if (server_.ioc.stopped()) return false;
+    }
+    return !done->ec;
+  }
+
+  // Sends a streamed answer from a handler thread: the header with chunked transfer encoding,
+  // then each piece the producer gives as one chunk, each written before the producer may go
+  // on (backpressure), then the last chunk. A producer failure ends the connection without
+  // the last chunk, so the client cannot take a truncated body for a complete one.
+  void StreamReply(HttpResponse response, bool keep_alive, bool head) {
+    const bool again = keep_alive && !server_.stopping.load();
+    auto header = std::make_shared<http::response<http::empty_body>>(
+        static_cast<http::status>(response.status), 11);
+    header->set(http::field::server, "tally");
+    header->set(http::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) header->insert(name, value);
+    header->keep_alive(again);
+    header->chunked(true);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
+    bool ok = Await([this, header, serializer](Finish finish) {
+      http::async_write_header(stream_, *serializer,
+                               [header, serializer, finish](ErrorCode ec, size_t) { finish(ec); });
+    });
+    Status produced;
+    if (ok && !head) {
+      const BodySink sink = [&](std::string_view piece) {
+        if (!ok) return false;
+        if (piece.empty()) return true;
+        ok = Await([this, piece](Finish finish) {
+          auto chunk = std::make_shared<http::chunk_body<net::const_buffer>>(
+              http::make_chunk(net::const_buffer(piece.data(), piece.size())));
+          net::async_write(stream_, *chunk,
+                           [chunk, finish](ErrorCode ec, size_t) { finish(ec); });
+        });
+        return ok;
+      };
+      try {
+        produced = response.stream(sink);
+      } catch (const std::exception& e) {
+        produced = Internal(e.what());
+      } catch (...) {
+        produced = Internal("an unknown exception");
+      }
+      if (!produced.ok() && ok) {
+        std::cerr << "tally: a streamed answer failed after it began; the connection is "
+                     "closed: "
+                  << produced.message() << '\n';
+      }
+      if (ok && produced.ok()) {
+        ok = Await([this](Finish finish) {
+          auto last = std::make_shared<decltype(http::make_chunk_last())>(http::make_chunk_last());
+          net::async_write(stream_, *last, [last, finish](ErrorCode ec, size_t) { finish(ec); });
+        });
+      }
+    }
+    const bool complete = ok && produced.ok();
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), complete, again] {
+      if (!complete || !again) return self->Close();
+      self->ReadHeader();
+    });
   }
 
   // Ends the connection: a TLS close_notify first (bounded by a short timeout), then the socket.

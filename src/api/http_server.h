@@ -1,12 +1,15 @@
 // HttpServer: Tally's HTTP/1.1 server (Boost.Beast over Asio), kept behind this Beast-free
 // header so that only http_server.cc pays Beast's compile time.
 //
-// One request path: listener -> (TLS handshake) -> parser -> handler -> reply. Connections are
-// keep-alive; a small pool of I/O threads (hardware threads) parses and writes, and handlers run on
-// a separate pool because they may block for a durable commit. Limits: request headers must arrive
-// within header_timeout (then the connection is closed), bodies above body_limit get 413. Stop()
-// stops accepting, closes idle connections and lets in-flight requests finish and be answered (with
-// Connection: close) before Wait() returns.
+// One request path: listener -> (TLS handshake) -> parser -> handler -> reply. Connections
+// are keep-alive; a small pool of I/O threads (hardware threads) parses and writes, and
+// handlers run on a separate pool because they may block for a durable commit. Limits: request
+// headers must arrive within header_timeout (then the connection is closed), bodies above
+// body_limit get 413. Stop() stops accepting, closes idle connections and lets in-flight
+// requests finish and be answered (with Connection: close) before Wait() returns. A response
+// with a `stream` (http_message.h) is sent with chunked transfer encoding from the handler
+// thread, one piece written before the next is produced; a failed stream closes the connection
+// without the last chunk.
 //
 // Ownership: the caller owns the server; the handler must outlive it. Thread-safety: Stop()
 // and port() may be called from any thread; the handler is called concurrently.

@@ -1,25 +1,17 @@
 // `tally ratecards`, `tally invoices` and `tally export`: thin adapters over
 // billing::BillingService and the export writers.
-#include <simdjson.h>
-
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <iterator>
-#include <map>
 #include <sstream>
 
+#include "billing/billing_export.h"
 #include "billing/billing_service.h"
+#include "billing/invoice_listing.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/table.h"
 #include "common/json_writer.h"
 #include "common/strings.h"
-#include "domain/aggregate.h"
-#include "domain/meter.h"
-#include "export/focus_csv.h"
-#include "export/invoice_json.h"
-#include "export/usage_summary_csv.h"
 
 namespace tally::cli {
 namespace {
@@ -71,21 +63,12 @@ int WriteOutput(CliEnv& env, const std::string& output, std::string_view text) {
 }
 
 Result<pricing::BillingMonth> ParsePeriod(const std::string& text) {
-  auto m = pricing::BillingMonth::Parse(text);
-  if (!m.ok()) return InvalidArgument("--period '" + text + "' is not a month YYYY-MM");
-  return *m;
+  return billing::ParseBillingMonth(text, "--");
 }
 
 // --time-zone, else $TALLY_TIME_ZONE, else UTC.
 Result<pricing::TimeZone> LoadZone(const std::string& flag) {
-  std::string name = flag;
-  if (name.empty()) {
-    const char* env = std::getenv("TALLY_TIME_ZONE");
-    name = env != nullptr && *env != '\0' ? env : "UTC";
-  }
-  auto zone = pricing::TimeZone::Load(name);
-  if (!zone.ok()) return InvalidArgument("--time-zone: " + zone.status().message());
-  return *zone;
+  return billing::LoadBillingTimeZone(flag, "--");
 }
 
 void PrintProblems(CliEnv& env, const std::vector<billing::SubscriptionProblem>& problems) {
@@ -206,28 +189,13 @@ int RunInvoicesFinalize(const InvoicesFinalizeArgs& args, CliEnv& env) {
 int RunInvoicesList(const InvoicesListArgs& args, CliEnv& env) {
   int code = kExitOk;
   if (!CheckListFormat(env, args.format, code)) return code;
-  store::InvoiceFilter filter;
-  if (!args.period.empty()) {
-    Result<pricing::BillingMonth> month = ParsePeriod(args.period);
-    if (!month.ok()) return FailStatus(env, month.status());
-    filter.period = month->ToString();
-  }
-  if (!args.subscription.empty()) {
-    if (!IsGuid(args.subscription)) {
-      return Fail(env, kExitUsage, "--subscription '" + args.subscription + "' is not a GUID");
-    }
-    filter.subscription_id = AsciiLower(args.subscription);
-  }
-  if (args.status == "draft") {
-    filter.status = store::InvoiceStatus::kDraft;
-  } else if (args.status == "final") {
-    filter.status = store::InvoiceStatus::kFinal;
-  } else if (!args.status.empty()) {
-    return Fail(env, kExitUsage, "--status must be draft or final");
-  }
+  Result<store::InvoiceFilter> filter =
+      billing::MakeInvoiceFilter({args.period, args.subscription, args.status}, "--",
+                                 "--subscription");
+  if (!filter.ok()) return FailStatus(env, filter.status());
   Result<Billing> b = OpenBilling(args.data_dir, false, env.clock);
   if (!b.ok()) return FailOpen(env, b.status());
-  auto invoices = b->service->ListInvoices(filter);
+  auto invoices = b->service->ListInvoices(*filter);
   if (!invoices.ok()) return FailStatus(env, invoices.status());
   TablePrinter table({"SUBSCRIPTION", "PERIOD", "ZONE", "STATUS", "CURRENCY", "TOTAL", "SEQ"},
                      {false, false, false, false, false, true, true});
@@ -240,24 +208,7 @@ int RunInvoicesList(const InvoicesListArgs& args, CliEnv& env) {
       continue;
     }
     line.clear();
-    JsonWriter w(line);
-    w.BeginObject();
-    w.Key("subscriptionId").String(inv.subscription_id);
-    w.Key("period").String(inv.period);
-    w.Key("timeZone").String(inv.time_zone);
-    w.Key("offerDurableId").String(inv.offer_durable_id);
-    w.Key("status").String(store::InvoiceStatusName(inv.status));
-    w.Key("currency").String(inv.currency);
-    w.Key("total").Raw(inv.total);
-    w.Key("watermarkSeq").Raw(std::to_string(inv.watermark_seq));
-    w.Key("created").Time(inv.created);
-    w.Key("finalized");
-    if (inv.finalized) {
-      w.Time(*inv.finalized);
-    } else {
-      w.Null();
-    }
-    w.EndObject();
+    billing::AppendInvoiceHeaderJson(line, inv);
     env.out << line << '\n';
   }
   if (args.format == "table") table.Print(env.out);
@@ -289,112 +240,28 @@ int RunInvoicesShow(const InvoicesShowArgs& args, CliEnv& env) {
   return WriteOutput(env, args.output, inv->html);
 }
 
-namespace {
-
-// Splits an aggregate's instanceData into the fields of a Usagesummary row. Reuses its
-// buffer, so a row costs no allocation once the buffer has grown.
-class InstanceDataReader {
- public:
-  Status Read(std::string_view instance_data, exports::UsageSummaryRow& row) {
-    buffer_.assign(instance_data);
-    buffer_.append(simdjson::SIMDJSON_PADDING, '\0');
-    simdjson::ondemand::document doc;
-    auto bad = [&] {
-      return DataLoss("damaged instanceData: " + std::string(instance_data));
-    };
-    if (parser_.iterate(buffer_.data(), instance_data.size(), buffer_.size()).get(doc) !=
-        simdjson::SUCCESS) {
-      return bad();
-    }
-    simdjson::ondemand::object resources;
-    if (doc["Microsoft.Resources"].get_object().get(resources) != simdjson::SUCCESS) return bad();
-    row.resource_uri = {};
-    row.location = {};
-    row.tags_json = {};
-    row.additional_info_json = {};
-    for (auto field : resources) {
-      std::string_view key;
-      if (field.unescaped_key().get(key) != simdjson::SUCCESS) return bad();
-      simdjson::ondemand::value v;
-      if (field.value().get(v) != simdjson::SUCCESS) return bad();
-      if (key == "resourceUri" || key == "location") {
-        std::string_view text;
-        if (v.get_string().get(text) != simdjson::SUCCESS) return bad();
-        // Unescaped text lives in the parser's buffer until the next document.
-        (key == "resourceUri" ? row.resource_uri : row.location) = text;
-      } else if (key == "tags" || key == "additionalInfo") {
-        simdjson::ondemand::object obj;
-        if (v.get_object().get(obj) != simdjson::SUCCESS) continue;  // null: absent
-        std::string_view raw;
-        if (obj.raw_json().get(raw) != simdjson::SUCCESS) return bad();
-        (key == "tags" ? row.tags_json : row.additional_info_json) = raw;
-      }
-    }
-    return Status::Ok();
-  }
-
- private:
-  simdjson::ondemand::parser parser_;
-  std::string buffer_;
-};
-
-}  // namespace
-
 int RunExport(const ExportArgs& args, CliEnv& env) {
-  std::string problems;
-  auto problem = [&](std::string_view p) {
-    if (!problems.empty()) problems.append("; ");
-    problems.append(p);
-  };
-  const bool focus = args.format == "focus";
-  if (args.format != "usage-summary" && args.format != "jsonl" && !focus) {
-    problem("--format must be usage-summary, focus or jsonl");
-  }
-  const bool by_period = !args.period.empty();
-  const bool by_window = !args.from.empty() || !args.to.empty();
-  if (by_period == by_window) problem("give either --period or both --from and --to");
-  if (by_window && (args.from.empty() || args.to.empty())) {
-    problem("--from and --to go together");
-  }
-  if (focus && !by_period) problem("--format focus exports invoices: it needs --period");
-  if (focus && args.provider_name.empty()) problem("--format focus needs --provider-name");
-  if (focus && args.billing_account_id.empty()) {
-    problem("--format focus needs --billing-account-id");
-  }
-  Result<domain::Granularity> granularity = domain::ParseGranularity(args.granularity);
-  if (!granularity.ok()) problem("--granularity must be Hourly or Daily");
-  UtcTime from, to;
-  std::optional<pricing::BillingMonth> month;
-  if (by_period) {
-    auto m = ParsePeriod(args.period);
-    auto zone = LoadZone(args.time_zone);
-    if (!m.ok()) problem(m.status().message());
-    if (!zone.ok()) problem(zone.status().message());
-    if (m.ok() && zone.ok()) {
-      auto period = pricing::BillingPeriod::Make(*m, *zone);
-      if (!period.ok()) {
-        problem(period.status().message());
-      } else {
-        month = *m;
-        from = period->start();
-        to = period->end();
-      }
-    }
-  } else if (by_window && !args.from.empty() && !args.to.empty()) {
-    auto f = ParseUtcTime(args.from);
-    auto t = ParseUtcTime(args.to);
-    if (!f.ok()) problem("--from: " + f.status().message());
-    if (!t.ok()) problem("--to: " + t.status().message());
-    if (f.ok() && t.ok()) {
-      from = *f;
-      to = *t;
-      if (!(from < to)) problem("--to must be after --from");
-    }
-  }
-  if (!problems.empty()) return Fail(env, kExitUsage, problems);
+  billing::ExportParameters parameters;
+  parameters.format = args.format;
+  parameters.period = args.period;
+  parameters.from = args.from;
+  parameters.to = args.to;
+  parameters.time_zone = args.time_zone;
+  parameters.granularity = args.granularity;
+  parameters.provider_name = args.provider_name;
+  parameters.billing_account_id = args.billing_account_id;
+  parameters.billing_account_name = args.billing_account_name;
+  parameters.region_id = args.region_id;
+  parameters.region_name = args.region_name;
+  Result<billing::ExportRequest> request = billing::MakeExportRequest(parameters, "--");
+  if (!request.ok()) return Fail(env, kExitUsage, request.status().message());
 
   Result<Billing> b = OpenBilling(args.data_dir, false, env.clock);
   if (!b.ok()) return FailOpen(env, b.status());
+  const std::string period = request->month ? request->month->ToString() : std::string();
+  Result<billing::ExportJob> job =
+      billing::ExportJob::Prepare(*b->store, *b->service, std::move(*request));
+  if (!job.ok()) return FailStatus(env, job.status());
 
   std::ofstream file;
   if (!args.output.empty()) {
@@ -402,108 +269,13 @@ int RunExport(const ExportArgs& args, CliEnv& env) {
     if (!file) return Fail(env, kExitFailure, "cannot create " + args.output);
   }
   std::ostream& out = args.output.empty() ? env.out : file;
-  auto finish = [&](Status s) {
-    if (s.ok()) {
-      out.flush();
-      if (!out) s = Unavailable("cannot write the export");
-    }
-    if (!s.ok()) return FailStatus(env, s);
-    return kExitOk;
-  };
-
-  if (focus) {
-    // The period's final invoices, one at a time, read back from their stored JSON: the
-    // export reconciles to what was finalized, not to a recomputation.
-    store::InvoiceFilter filter;
-    filter.period = month->ToString();
-    auto invoices = b->service->ListInvoices(filter);
-    if (!invoices.ok()) return FailStatus(env, invoices.status());
-    auto subs = b->store->ListSubscriptions();
-    if (!subs.ok()) return FailStatus(env, subs.status());
-    std::map<std::string, std::string> names;
-    for (const domain::Subscription& s : *subs) names[s.id] = s.display_name;
-    exports::FocusOptions options{args.provider_name, args.billing_account_id,
-                                  args.billing_account_name, args.region_id, args.region_name};
-    exports::FocusCsvWriter writer(out, options, domain::MeterCatalog::Builtin());
-    size_t drafts = 0;
-    Status status;
-    for (const store::StoredInvoice& header : *invoices) {
-      if (header.status != store::InvoiceStatus::kFinal) {
-        ++drafts;
-        continue;
-      }
-      auto stored = b->service->GetInvoice(header.subscription_id, header.period);
-      if (!stored.ok()) {
-        status = stored.status();
-        break;
-      }
-      auto invoice = exports::ParseInvoiceJson(stored->json);
-      if (!invoice.ok()) {
-        status = DataLoss("invoice " + header.subscription_id + " " + header.period +
-                          " is damaged: " + invoice.status().message());
-        break;
-      }
-      status = writer.WriteInvoice(*invoice, {"", names[header.subscription_id]});
-      if (!status.ok()) break;
-    }
-    if (status.ok()) status = writer.Finish();
-    if (drafts > 0) {
-      env.err << "tally: " << drafts << " draft invoices of " << filter.period
-              << " not exported (finalize them first)" << std::endl;
-    }
-    return finish(status);
+  const Status status = job->Write(out);
+  if (job->drafts_skipped() > 0) {
+    env.err << "tally: " << job->drafts_skipped() << " draft invoices of " << period
+            << " not exported (finalize them first)" << std::endl;
   }
-
-  auto subs = b->store->ListSubscriptions();
-  if (!subs.ok()) return FailStatus(env, subs.status());
-  std::map<std::string, std::string> owners;
-  store::AggregateQuery q;
-  for (const domain::Subscription& s : *subs) {
-    owners[s.id] = s.owner;
-    q.subscription_ids.push_back(s.id);
-  }
-  q.reported_from = ReportedTime(from);
-  q.reported_to = ReportedTime(to);
-  q.granularity = *granularity;
-  q.limit = 1000;
-
-  exports::UsageSummaryCsvWriter summary(out, domain::MeterCatalog::Builtin());
-  InstanceDataReader reader;
-  std::string line;
-  Status status;
-  while (status.ok()) {
-    auto page = b->store->AggregateUsage(q);
-    if (!page.ok()) {
-      status = page.status();
-      break;
-    }
-    for (const domain::UsageAggregate& a : page->rows) {
-      if (args.format == "jsonl") {
-        line.clear();
-        domain::AppendAggregatePropertiesJson(line, a);
-        line.push_back('\n');
-        out << line;
-        continue;
-      }
-      exports::UsageSummaryRow row;
-      status = reader.Read(a.instance_data, row);
-      if (!status.ok()) break;
-      row.subscription_id = a.subscription_id;
-      row.subscription_owner = owners[std::string(a.subscription_id)];
-      row.usage_start = a.usage_start;
-      row.usage_end = a.usage_end;
-      row.meter_id = a.meter_id;
-      row.quantity = a.quantity;
-      status = summary.WriteRow(row);
-      if (!status.ok()) break;
-    }
-    if (!status.ok() || !page->has_more) break;
-    q.after = page->rows.back().key.ToKey();
-    q.as_of_seq = page->as_of_seq;
-    if (!out) status = Unavailable("cannot write the export");
-  }
-  if (status.ok() && args.format == "usage-summary") status = summary.Finish();
-  return finish(status);
+  if (!status.ok()) return FailStatus(env, status);
+  return kExitOk;
 }
 
 }  // namespace tally::cli

@@ -52,6 +52,21 @@ void CheckErrorEnvelope(const HttpResponse& response) {
   }
 }
 
+// Partner Center's error body: {"code","description","source"}, code = the error code.
+void CheckPartnerCenterError(const HttpResponse& response) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string body(response.body);
+  simdjson::dom::object top;
+  if (parser.parse(body).get_object().get(top) != simdjson::SUCCESS) {
+    ADD_FAILURE() << "error answer is not a JSON object: " << response.body;
+    return;
+  }
+  EXPECT_EQ(StringField(top, "code").value_or(""), response.error_code) << response.body;
+  EXPECT_FALSE(StringField(top, "description").value_or("").empty()) << response.body;
+  EXPECT_EQ(StringField(top, "source").value_or(""), "Tally") << response.body;
+  EXPECT_EQ(top.size(), 3u) << response.body;
+}
+
 std::optional<SeenPage> CheckUsagePage(const ApiWorld& world, const HttpRequest& request,
                                        std::string_view token_name,
                                        const HttpResponse& response) {
@@ -162,8 +177,18 @@ std::optional<SeenPage> CheckInvariants(const ApiWorld& world, const HttpRequest
                                         std::string_view token_name,
                                         const HttpResponse& response) {
   const bool metrics = request.Path() == "/metrics";
+  const std::string path = AsciiLower(request.Path());
+  const bool download = StartsWith(path, "/v1/exports/") ||
+                        (StartsWith(path, "/v1/subscriptions/") && Contains(path, "/invoices/"));
   if (metrics && response.status == 200) {
     EXPECT_TRUE(StartsWith(response.content_type, "text/plain")) << response.content_type;
+  } else if (download && response.status == 200) {
+    EXPECT_TRUE(response.content_type == kJsonContentType ||
+                response.content_type == "text/csv; charset=utf-8" ||
+                response.content_type == "text/html; charset=utf-8" ||
+                response.content_type == "application/x-ndjson")
+        << response.content_type;
+    EXPECT_NE(FindHeader(response, "Content-Disposition"), nullptr);
   } else {
     EXPECT_EQ(response.content_type, kJsonContentType);
   }
@@ -184,7 +209,11 @@ std::optional<SeenPage> CheckInvariants(const ApiWorld& world, const HttpRequest
   }
   if (response.status != 200) {
     EXPECT_GE(response.status, 400);
-    CheckErrorEnvelope(response);
+    if (StartsWith(path, "/v1/customers/")) {
+      CheckPartnerCenterError(response);
+    } else {
+      CheckErrorEnvelope(response);
+    }
   } else {
     EXPECT_TRUE(response.error_code.empty()) << response.error_code;
   }

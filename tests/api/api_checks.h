@@ -33,11 +33,14 @@ bool IsUsagePath(std::string_view path);
 
 // Checks the invariants of `response` to `request`, sent with the fixture token
 // `token_name`:
-//   - Content-Type is application/json; charset=utf-8 (text/plain for /metrics), no BOM;
+//   - Content-Type is application/json; charset=utf-8 (text/plain for /metrics; for a 200
+//     download of an invoice or an export also CSV, HTML or NDJSON, with a
+//     Content-Disposition), no BOM;
 //   - WWW-Authenticate: Bearer … on every 401 and never otherwise;
 //   - Retry-After on 503 and 429 only;
 //   - an error answer is the ARM envelope {"error":{"code","message"[,"details"]}} whose code
-//     is the response's error_code;
+//     is the response's error_code (Partner Center's {"code","description","source"} on
+//     /v1/customers/...);
 //   - the body names no fixture subscription other than those the request names and, for a
 //     200, those the token may see (ApiWorld::VisibleTo);
 //   - a 200 usage answer is {"value":[…][,"nextLink"]} of well-formed aggregates of the

@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "api/body_stream.h"
+#include "billing/billing_service.h"
 #include "common/strings.h"
 #include "domain/api_key.h"
+#include "domain/customer.h"
 #include "domain/subscription.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -23,6 +26,7 @@ constexpr char kT2[] = "c2c2c2c2-0000-4000-8000-0000000000c2";
 constexpr char kT3[] = "c3c3c3c3-0000-4000-8000-0000000000c3";
 constexpr char kU[] = "d0d0d0d0-0000-4000-8000-0000000000d0";
 constexpr char kX[] = "e0e0e0e0-0000-4000-8000-0000000000e0";
+constexpr char kCustomer[] = "f0f0f0f0-0000-4000-8000-0000000000f0";
 
 constexpr char kStaticIp[] = "F271A8A388C44D93956A063E1D2FA80B";
 constexpr char kDynamicIp[] = "9E2739BA86744796B465F64674B822BA";
@@ -37,6 +41,21 @@ class WorldEnvironment : public ::testing::Environment {
     ::testing::AddGlobalTestEnvironment(new WorldEnvironment);
 
 // One NDJSON usage record with an explicit reported time (operators may set it).
+// A rate card of the two fixture meters (RateCard API shape).
+std::string RateCardJson() {
+  std::string meters;
+  for (const char* meter : {kStaticIp, kDynamicIp}) {
+    if (!meters.empty()) meters += ",";
+    meters += R"({"EffectiveDate":"2024-01-01T00:00:00Z","IncludedQuantity":1,)"
+              R"("MeterCategory":"Networking","MeterId":")" +
+              std::string(meter) +
+              R"(","MeterName":"IP","MeterRates":{"0":0.01,"100":0.005},"MeterRegion":"local",)"
+              R"("MeterSubCategory":"","MeterTags":[],"Unit":"IP addresses"})";
+  }
+  return R"({"OfferTerms":[],"Meters":[)" + meters +
+         R"(],"Currency":"USD","Locale":"en-US","IsTaxIncluded":false})";
+}
+
 std::string Record(const std::string& record_id, const std::string& sub, const char* meter,
                    const std::string& resource, const std::string& usage_start,
                    const std::string& usage_end, const std::string& quantity,
@@ -204,6 +223,42 @@ bool ApiWorld::Build() {
     }
     return false;
   }
+  // Billing: T1, T2 and T3 on the offer, their May 2024 invoices final; a customer of
+  // Partner Center with every known tenant subscription (not P0, not X).
+  Result<billing::BillingService> billing = billing::BillingService::Make(*store_, clock_);
+  if (!billing.ok() || !billing->ImportRateCard(RateCardJson(), std::string(kOffer), "").ok()) {
+    ADD_FAILURE() << "the fixture rate card cannot be imported";
+    return false;
+  }
+  for (const char* id : {kT1, kT2, kT3}) {
+    billing::SubscriptionPricingRequest pricing;
+    pricing.subscription_id = id;
+    pricing.offer_durable_id = kOffer;
+    const auto priced = billing->SetSubscriptionPricing(pricing);
+    if (!priced.ok()) {
+      ADD_FAILURE() << priced.status().ToString();
+      return false;
+    }
+  }
+  const auto may = pricing::BillingMonth::Parse("2024-05");
+  const auto utc = pricing::TimeZone::Load("UTC");
+  const auto run = billing->RunInvoices(*may, *utc);
+  const auto finalized = billing->FinalizeInvoices(*may);
+  if (!run.ok() || !finalized.ok() || finalized->finalized.size() != 3) {
+    ADD_FAILURE() << "the fixture invoices of 2024-05 cannot be made final";
+    return false;
+  }
+  invoiced_ = {kT1, kT2, kT3};
+  domain::Customer customer;
+  customer.id = kCustomer;
+  customer.name = "fixture customer";
+  customer.subscription_ids = {kP1, kT1, kT2, kT3, kU};
+  customer.created = clock_.Now();
+  if (const Status s = store_->SaveCustomer(customer); !s.ok()) {
+    ADD_FAILURE() << s.ToString();
+    return false;
+  }
+
   if (!save(kT3, Kind::kTenant, p0->id, State::kDeleted)) return false;
   Result<std::optional<domain::Subscription>> u = store_->FindSubscription(kU);
   if (!u.ok() || !*u || (*u)->state != State::kUnregistered) {
@@ -254,6 +309,8 @@ bool ApiWorld::Build() {
   models_["none"] = {};
   return true;
 }
+
+std::string ApiWorld::CustomerId() const { return kCustomer; }
 
 std::string ApiWorld::Id(std::string_view name) const {
   auto it = ids_.find(std::string(name));
@@ -346,7 +403,11 @@ std::string ApiWorld::Substitute(std::string_view text) const {
 HttpResponse ApiWorld::Send(HttpRequest request, bool throttled) const {
   request.local_authority = "127.0.0.1:9";
   if (request.Header("Host") == nullptr) request.headers.emplace_back("Host", kTestHost);
-  return (throttled ? throttled_api_ : api_)->Handle(request);
+  HttpResponse response = (throttled ? throttled_api_ : api_)->Handle(request);
+  // A streamed body as the client would receive it.
+  const Status streamed = CollectStreamedBody(response);
+  if (!streamed.ok()) ADD_FAILURE() << request.target << ": " << streamed.ToString();
+  return response;
 }
 
 HttpResponse ApiWorld::Get(std::string_view target, std::string_view token_name) const {

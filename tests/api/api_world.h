@@ -1,7 +1,8 @@
 // ApiWorld: the one fixed world the data-driven API cases (tests/data/api/*.json) and the
 // isolation matrix run in: a real SQLite store in a temporary directory, the services and an
 // ApiService over it, a FakeClock at 2024-06-01T12:30:00Z, a set of provider and tenant
-// subscriptions with known usage, and one API key of every kind. tests/data/api/README.md
+// subscriptions with known usage, a rate card, final invoices of 2024-05, a Partner Center
+// customer, and one API key of every kind. tests/data/api/README.md
 // describes the world and the case format; keep the two in step.
 //
 // Built once per test process on first use and never changed afterwards (no test writes
@@ -47,6 +48,14 @@ class ApiWorld {
   static void Destroy();
 
   ~ApiWorld();
+
+  // The offer T1, T2 and T3 are on; its one rate card (USD, en-US, no region) prices both
+  // fixture meters.
+  static constexpr std::string_view kOffer = "MS-AZR-0003P";
+  // The subscriptions with a (final) invoice of 2024-05: T1, T2, T3.
+  const std::set<std::string>& Invoiced() const { return invoiced_; }
+  // The Partner Center customer of P1, T1, T2, T3 and U.
+  std::string CustomerId() const;
 
   // Subscription placeholders: "P0" (the Default Provider Subscription), "P1" (delegated,
   // under P0), "T1" (tenant of P0, no explicit provider), "T2" (under P1), "T3" (deleted,
@@ -98,7 +107,8 @@ class ApiWorld {
   std::unique_ptr<ApiService> api_;
   std::unique_ptr<ApiService> throttled_api_;
   std::map<std::string, std::string> ids_;
-  std::map<std::string, std::string> parents_;  // subscription ID -> provider ID
+  std::map<std::string, std::string> parents_;
+  std::set<std::string> invoiced_;  // subscription ID -> provider ID
   std::map<std::string, std::string, std::less<>> authorization_;  // token name -> header
   std::map<std::string, TokenModel, std::less<>> models_;
 };

@@ -8,7 +8,9 @@
 // whatever it asks for.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -71,10 +73,12 @@ class Matrix {
 
   // Sends one request and compares the answer with `want`; `rows_from` (for a 200 usage
   // answer) is the exact set of subscriptions whose usage the answer must hold.
-  void Check(std::string_view family, Method method, const std::string& target,
-             const std::string& token, bool throttled, const Expected& want,
-             const std::set<std::string>* rows_from = nullptr,
-             const std::string& body = {}) {
+  // Returns the answer when it is the one wanted, else nullopt.
+  std::optional<HttpResponse> Check(std::string_view family, Method method,
+                                    const std::string& target, const std::string& token,
+                                    bool throttled, const Expected& want,
+                                    const std::set<std::string>* rows_from = nullptr,
+                                    const std::string& body = {}) {
     HttpRequest r;
     r.method = method;
     r.target = target;
@@ -100,7 +104,7 @@ class Matrix {
       } else {
         ++more_mismatches_;
       }
-      return;
+      return std::nullopt;
     }
     if (resp.status == 200 && rows_from != nullptr && page) {
       std::set<std::string> seen;
@@ -112,6 +116,7 @@ class Matrix {
     for (const std::string& id : world_.AllIds()) normalized = ReplaceAll(normalized, id, "{S}");
     if (resp.status == 403) forbidden_[std::string(family)].insert(normalized);
     if (resp.status == 401) unauthenticated_[token].insert(normalized);
+    return resp;
   }
 
   void Report() {
@@ -138,6 +143,30 @@ class Matrix {
   std::map<std::string, std::set<std::string>> unauthenticated_;
 };
 
+// Whether token `t` may read subscription `id` through a tenant-facing route (usage, RateCard,
+// Partner Center, invoice downloads): a tenant its own; an operator its provider and the
+// provider's direct tenants (a subscription never seen counting as the Default Provider's).
+bool MayRead(const ApiWorld& w, const TokenModel& t, const std::string& id) {
+  switch (t.kind) {
+    case TokenModel::Kind::kTenant:
+      return std::find(t.subscriptions.begin(), t.subscriptions.end(), id) !=
+             t.subscriptions.end();
+    case TokenModel::Kind::kOperator:
+      return id == t.acting_for || w.IsDirectTenant(id, t.acting_for);
+    case TokenModel::Kind::kReporter:
+    case TokenModel::Kind::kNone:
+      break;
+  }
+  return false;
+}
+
+// The answer to a token that fails authentication or authorization, else `allowed`.
+Expected Gate(const TokenModel& t, bool may, const Expected& allowed) {
+  if (t.kind == TokenModel::Kind::kNone) return {401, "AuthenticationFailed"};
+  if (!may) return {403, "AuthorizationFailed"};
+  return allowed;
+}
+
 // Each path ID as lower and upper case (IDs compare lower-cased).
 std::vector<std::string> PathForms(const std::string& id) { return {id, AsciiUpper(id)}; }
 
@@ -152,19 +181,7 @@ TEST(IsolationMatrix, TenantApi) {
   for (const std::string& token : w->TokenNames()) {
     const TokenModel& t = w->Model(token);
     for (const std::string& id : w->AllIds()) {
-      bool allowed = false;
-      switch (t.kind) {
-        case TokenModel::Kind::kTenant:
-          allowed = std::find(t.subscriptions.begin(), t.subscriptions.end(), id) !=
-                    t.subscriptions.end();
-          break;
-        case TokenModel::Kind::kOperator:
-          allowed = id == t.acting_for || w->IsDirectTenant(id, t.acting_for);
-          break;
-        case TokenModel::Kind::kReporter:
-        case TokenModel::Kind::kNone:
-          break;
-      }
+      const bool allowed = MayRead(*w, t, id);
       std::set<std::string> rows;
       if (with_usage.count(id) > 0) rows.insert(id);
       for (const Variant& v : Variants()) {
@@ -285,6 +302,167 @@ TEST(IsolationMatrix, IngestAndPublicEndpoints) {
     }
     for (const char* path : {"/healthz", "/readyz", "/metrics"}) {
       m.Check("public", Method::kGet, path, token, false, {200, ""});
+    }
+  }
+  m.Report();
+}
+
+// The subscriptions of `ids` whose IDs `body` names (lower-cased).
+std::set<std::string> Named(const ApiWorld& w, const std::string& body) {
+  const std::string lower = AsciiLower(body);
+  std::set<std::string> out;
+  for (const std::string& id : w.AllIds()) {
+    if (lower.find(id) != std::string::npos) out.insert(id);
+  }
+  return out;
+}
+
+std::set<std::string> Intersect(const std::set<std::string>& a, const std::set<std::string>& b) {
+  std::set<std::string> out;
+  for (const std::string& x : a) {
+    if (b.count(x) > 0) out.insert(x);
+  }
+  return out;
+}
+
+// What listings and exports cover for a token: the subscriptions it may read that the store
+// knows (so never X).
+std::set<std::string> Readable(const ApiWorld& w, const std::string& token) {
+  std::set<std::string> out;
+  for (const std::string& id : w.VisibleTo(token)) {
+    if (w.IsKnown(id)) out.insert(id);
+  }
+  return out;
+}
+
+TEST(IsolationMatrix, RateCardApi) {
+  ApiWorld* w = ApiWorld::Get();
+  ASSERT_NE(w, nullptr);
+  Matrix m(*w);
+  const std::string filter =
+      "%24filter=OfferDurableId+eq+%27" + std::string(ApiWorld::kOffer) +
+      "%27+and+Currency+eq+%27USD%27+and+Locale+eq+%27en-US%27+and+RegionInfo+eq+%27local%27";
+  for (const std::string& token : w->TokenNames()) {
+    const TokenModel& t = w->Model(token);
+    for (const std::string& id : w->AllIds()) {
+      // Every tenant subscription of a tenant token is on the offer, so a tenant reads it.
+      const bool may = MayRead(*w, t, id);
+      for (const std::string& form : PathForms(id)) {
+        const std::string path = "/subscriptions/" + form + "/providers/Microsoft.Commerce/RateCard";
+        m.Check("ratecard", Method::kGet, path + "?" + kApiVersion + "&" + filter, token, false,
+                Gate(t, may, {200, ""}));
+        m.Check("ratecard", Method::kGet, path + "?" + kApiVersion, token, false,
+                Gate(t, may, {400, "InvalidFilter"}));
+      }
+    }
+  }
+  m.Report();
+}
+
+TEST(IsolationMatrix, PartnerCenterApi) {
+  ApiWorld* w = ApiWorld::Get();
+  ASSERT_NE(w, nullptr);
+  Matrix m(*w);
+  const std::set<std::string> with_usage = WithUsage(*w);
+  const std::set<std::string> of_customer = {w->Id("P1"), w->Id("T1"), w->Id("T2"), w->Id("T3"),
+                                             w->Id("U")};
+  const std::string window =
+      "start_time=2024-05-02T00:00:00Z&end_time=2024-05-02T01:00:00Z&granularity=hourly";
+  for (const std::string& token : w->TokenNames()) {
+    const TokenModel& t = w->Model(token);
+    for (const std::string& id : w->AllIds()) {
+      const bool may = MayRead(*w, t, id);
+      const Expected want =
+          Gate(t, may, of_customer.count(id) > 0 ? Expected{200, ""} : Expected{404, "NotFound"});
+      for (const std::string& form : PathForms(id)) {
+        for (const std::string& customer : PathForms(w->CustomerId())) {
+          const std::string target = "/v1/customers/" + customer + "/subscriptions/" + form +
+                                     "/utilizations/azure?" + window;
+          std::optional<HttpResponse> r = m.Check("partner", Method::kGet, target, token, false,
+                                                  want);
+          if (r && r->status == 200) {
+            EXPECT_EQ(Named(*w, r->body), with_usage.count(id) > 0 ? std::set<std::string>{id}
+                                                                   : std::set<std::string>{})
+                << target << " " << token;
+          }
+        }
+      }
+    }
+  }
+  m.Report();
+}
+
+TEST(IsolationMatrix, InvoicesAndExports) {
+  ApiWorld* w = ApiWorld::Get();
+  ASSERT_NE(w, nullptr);
+  Matrix m(*w);
+  const std::set<std::string> with_usage = WithUsage(*w);  // all usage is reported in May
+  const std::string focus = "provider-name=Contoso&billing-account-id=acct-1";
+  for (const std::string& token : w->TokenNames()) {
+    const TokenModel& t = w->Model(token);
+    const bool reporter = t.kind == TokenModel::Kind::kReporter;
+    // Reporter keys are refused before any subscription is looked at: their own 403s.
+    const auto family = [&](std::string_view kind) {
+      return std::string(reporter ? "reporter/" : "") + std::string(kind);
+    };
+    const std::set<std::string> readable = Readable(*w, token);
+    const Expected listing = Gate(t, !reporter, {200, ""});
+
+    // The listings and exports of everything the token may read.
+    if (auto r = m.Check(family("invoices"), Method::kGet, "/v1/invoices?period=2024-05", token,
+                         false,
+                         listing);
+        r && r->status == 200) {
+      EXPECT_EQ(Named(*w, r->body), Intersect(readable, w->Invoiced())) << token;
+    }
+    for (const char* format : {"jsonl", "usage-summary", "focus"}) {
+      const std::string target = "/v1/exports/" + std::string(format) +
+                                 "?period=2024-05&granularity=Hourly&" + focus;
+      if (auto r = m.Check(family("exports"), Method::kGet, target, token, false, listing);
+          r && r->status == 200) {
+        EXPECT_EQ(Named(*w, r->body), Intersect(readable, std::string(format) == "focus"
+                                                              ? w->Invoiced()
+                                                              : with_usage))
+            << target << " " << token;
+      }
+    }
+    // Runs and finalizations: the Default Provider's operator only.
+    for (const char* action : {"run", "finalize"}) {
+      const bool may = t.kind == TokenModel::Kind::kOperator && t.acting_for == w->Id("P0");
+      m.Check(std::string("runs/") + action, Method::kPost, std::string("/v1/invoices/") + action +
+              "?period=2024-05", token, false, Gate(t, may, {200, ""}));
+    }
+
+    for (const std::string& id : w->AllIds()) {
+      // One subscription, named in the query: only one the token may read and the store knows.
+      const bool in_scope = readable.count(id) > 0;
+      for (const std::string& form : PathForms(id)) {
+        if (auto r = m.Check(family("invoices"), Method::kGet,
+                             "/v1/invoices?subscriptionId=" + form, token, false, Gate(t, !reporter && in_scope, {200, ""}));
+            r && r->status == 200) {
+          EXPECT_EQ(Named(*w, r->body), Intersect({id}, w->Invoiced())) << token << " " << id;
+        }
+        const std::string export_target =
+            "/v1/exports/jsonl?period=2024-05&subscriptionId=" + form;
+        if (auto r = m.Check(family("exports"), Method::kGet, export_target, token, false,
+                             Gate(t, !reporter && in_scope, {200, ""}));
+            r && r->status == 200) {
+          EXPECT_EQ(Named(*w, r->body), Intersect({id}, with_usage)) << token << " " << id;
+        }
+        // One invoice, named in the path: the rule of the tenant usage API.
+        const bool may = MayRead(*w, t, id);
+        for (const char* format : {"json", "csv", "html"}) {
+          const std::string target = "/v1/subscriptions/" + form + "/invoices/2024-05?format=" +
+                                     format;
+          const Expected found = w->Invoiced().count(id) > 0 ? Expected{200, ""}
+                                                              : Expected{404, "InvoiceNotFound"};
+          if (auto r = m.Check("invoice", Method::kGet, target, token, false,
+                               Gate(t, may, found));
+              r && r->status == 200) {
+            EXPECT_EQ(Named(*w, r->body), std::set<std::string>{id}) << target << " " << token;
+          }
+        }
+      }
     }
   }
   m.Report();
