@@ -186,6 +186,7 @@ ExportFigures ExportUsageSummary(store::UsageStore& store,
   q.limit = 1000;
   exports::UsageSummaryCsvWriter writer(out, domain::MeterCatalog::Builtin());
   InstanceDataReader reader;
+  std::string_view owner_of, owner;
   for (;;) {
     auto page = store.AggregateUsage(q);
     if (!page.ok()) Die("export page", page.status());
@@ -193,8 +194,12 @@ ExportFigures ExportUsageSummary(store::UsageStore& store,
       exports::UsageSummaryRow row;
       if (Status s = reader.Read(a.instance_data, row); !s.ok()) Die("export", s);
       row.subscription_id = a.subscription_id;
-      auto owner = owners.find(a.subscription_id);
-      row.subscription_owner = owner == owners.end() ? std::string_view() : owner->second;
+      if (a.subscription_id != owner_of) {  // rows come subscription by subscription
+        auto it = owners.find(a.subscription_id);
+        owner_of = it == owners.end() ? std::string_view() : std::string_view(it->first);
+        owner = it == owners.end() ? std::string_view() : std::string_view(it->second);
+      }
+      row.subscription_owner = owner;
       row.usage_start = a.usage_start;
       row.usage_end = a.usage_end;
       row.meter_id = a.meter_id;
@@ -344,6 +349,27 @@ int Run(const Dataset& d) {
   auto prices = pricing::PriceList::Make(card);
   if (!prices.ok()) Die("price list", prices.status());
 
+  // The billing read alone: the month's hourly sums of the invoiced subscriptions.
+  {
+    store::HourlyUsageQuery q;
+    for (uint32_t i : order) q.subscription_ids.push_back((*subs)[i].id);
+    q.from = month_from;
+    q.to = month_to;
+    q.up_to_seq = stats.last_seq;
+    std::vector<double> read_s;
+    uint64_t sums = 0;
+    for (int k = 0; k <= reps; ++k) {
+      sums = 0;
+      sw.Restart();
+      Status s = store->Billing()->VisitHourlyUsage(q, [&](const store::HourlyUsageRow&) { ++sums; });
+      read_s.push_back(sw.Seconds());
+      if (!s.ok()) Die("visit hourly", s);
+    }
+    Note("billing read: " + std::to_string(sums) + " (subscription, meter, hour) sums");
+    Report("billing.read_month_first_s", read_s.front(), "s");
+    Report("billing.read_month_s", *std::min_element(read_s.begin(), read_s.end()), "s");
+  }
+
   // (1) Every invoice of the month: first run after open, then the best of `reps`.
   std::vector<double> run_s;
   billing::RunReport last;
@@ -370,26 +396,6 @@ int Run(const Dataset& d) {
   const double invoices_best = *std::min_element(run_s.begin() + 1, run_s.end());
   Report("billing.invoices_month_first_s", invoices_first, "s");
   Report("billing.invoices_month_s", invoices_best, "s", Goal::kAtMost, 3);
-
-  // The billing read alone: the month's hourly sums of the invoiced subscriptions.
-  {
-    store::HourlyUsageQuery q;
-    for (uint32_t i : order) q.subscription_ids.push_back((*subs)[i].id);
-    q.from = month_from;
-    q.to = month_to;
-    q.up_to_seq = stats.last_seq;
-    std::vector<double> read_s;
-    uint64_t sums = 0;
-    for (int k = 0; k < reps; ++k) {
-      sums = 0;
-      sw.Restart();
-      Status s = store->Billing()->VisitHourlyUsage(q, [&](const store::HourlyUsageRow&) { ++sums; });
-      read_s.push_back(sw.Seconds());
-      if (!s.ok()) Die("visit hourly", s);
-    }
-    Note("billing read: " + std::to_string(sums) + " (subscription, meter, hour) sums");
-    Report("billing.read_month_s", *std::min_element(read_s.begin(), read_s.end()), "s");
-  }
 
   // (2) Rating throughput: every record of the month priced against the card, per
   // subscription x meter, with the tier breakdown. Checked: the rated quantities add up to
