@@ -159,4 +159,11 @@ Result<SqliteBaseline::Answer> SqliteBaseline::StoreDaily(UtcTime from, UtcTime 
       {}, {from.micros, to.micros}, 3);
 }
 
+Result<SqliteBaseline::Answer> SqliteBaseline::MonthTotals(UsageHour from, UsageHour to) {
+  return Run(
+      "SELECT subscription_id, meter_id, sum(quantity), count(*) FROM usage "
+      "WHERE usage_start >= ?1 AND usage_start < ?2 GROUP BY 1, 2",
+      {}, {from.hours(), to.hours()}, 2);
+}
+
 }  // namespace tally::bench

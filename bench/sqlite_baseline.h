@@ -41,6 +41,9 @@ class SqliteBaseline {
                                     uint64_t limit);
   // GROUP BY (subscription, usage day, meter) of every record reported in [from, to), sorted.
   Result<Answer> StoreDaily(UtcTime from, UtcTime to);
+  // GROUP BY (subscription, meter) of every record whose usage hour lies in [from, to): a
+  // billing month's subscription x meter totals, the input of its invoices. Unsorted.
+  Result<Answer> MonthTotals(UsageHour from, UsageHour to);
 
  private:
   explicit SqliteBaseline(sqlite3* db) : db_(db) {}

@@ -17,6 +17,9 @@ TEST(CsvField, AlwaysQuotingQuotesEveryFieldAndDoublesQuotes) {
   EXPECT_EQ(Field("", CsvQuoting::kAlways), "\"\"");
   EXPECT_EQ(Field("plain", CsvQuoting::kAlways), "\"plain\"");
   EXPECT_EQ(Field("say \"hi\"", CsvQuoting::kAlways), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(Field("\"", CsvQuoting::kAlways), "\"\"\"\"");
+  EXPECT_EQ(Field("\"\"x\"", CsvQuoting::kAlways), "\"\"\"\"\"x\"\"\"");
+  EXPECT_EQ(Field("{\"a\":\"b\"}", CsvQuoting::kAlways), "\"{\"\"a\"\":\"\"b\"\"}\"");
 }
 
 TEST(CsvField, AsNeededQuotesOnlyCommasQuotesAndLineBreaks) {

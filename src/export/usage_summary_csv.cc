@@ -33,7 +33,11 @@ Status UsageSummaryCsvWriter::WriteHeader() {
 
 Status UsageSummaryCsvWriter::WriteRow(const UsageSummaryRow& row) {
   if (!header_written_) TALLY_RETURN_IF_ERROR(WriteHeader());
-  const domain::Meter* meter = catalog_.Find(row.meter_id);
+  if (last_meter_id_.empty() || row.meter_id != last_meter_id_) {
+    last_meter_ = catalog_.Find(row.meter_id);
+    last_meter_id_.assign(row.meter_id);
+  }
+  const domain::Meter* meter = last_meter_;
   record_.Clear();
   scratch_.clear();
   AppendUtcTime(scratch_, row.usage_start);

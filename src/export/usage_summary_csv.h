@@ -71,6 +71,10 @@ class UsageSummaryCsvWriter {
   const domain::MeterCatalog& catalog_;
   CsvRecord record_{CsvQuoting::kAlways};
   std::string scratch_;
+  // The last meter looked up: consecutive rows mostly repeat a meter, and a catalog lookup
+  // upper-cases its key into a new string.
+  std::string last_meter_id_;
+  const domain::Meter* last_meter_ = nullptr;
   bool header_written_ = false;
   size_t rows_written_ = 0;
 };

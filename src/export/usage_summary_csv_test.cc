@@ -89,6 +89,20 @@ TEST(UsageSummaryCsv, UnknownMeterHasABlankNameAndLookupIgnoresCase) {
   EXPECT_EQ(*rows[1][10], "fab6eb84-500b-4a09-a8ca-7358f8bbaea5");  // MeterId as given
 }
 
+TEST(UsageSummaryCsv, EachRowGetsTheNameOfItsOwnMeter) {
+  UsageSummaryRow known = VmRow();
+  known.meter_id = "fab6eb84-500b-4a09-a8ca-7358f8bbaea5";
+  UsageSummaryRow unknown = VmRow();
+  unknown.meter_id = "00000000-0000-0000-0000-000000000000";
+  UsageSummaryRow empty = VmRow();
+  empty.meter_id = "";
+  const CsvRows rows = ReadCsv(Export({known, known, unknown, known, empty, unknown}));
+  ASSERT_EQ(rows.size(), 7u);
+  const char* names[] = {"Base VM Size Hours", "Base VM Size Hours", "", "Base VM Size Hours",
+                         "", ""};
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(*rows[i + 1][2], names[i]) << "row " << i;
+}
+
 TEST(UsageSummaryCsv, ResourceFieldsAreSplitPositionsFourSevenAndEight) {
   EXPECT_EQ(ResourceUriSegment(kVmUri, 0), "");
   EXPECT_EQ(ResourceUriSegment(kVmUri, 4), "rg-web");

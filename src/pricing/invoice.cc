@@ -38,7 +38,8 @@ std::set<std::string> KeysOf(const std::vector<std::string>& ids) {
 void CheckHours(const std::vector<HourlyQuantity>& hours, const BillingPeriod& period,
                 const std::string& path, internal::Problems& p) {
   for (size_t i = 0; i < hours.size(); ++i) {
-    const std::string at = path + ".hours[" + std::to_string(i) + "]";
+    if (period.Contains(hours[i].hour) && !hours[i].quantity.is_negative()) continue;
+    const std::string at = path + ".hours[" + std::to_string(i) + "]";  // only for a problem
     if (!period.Contains(hours[i].hour)) {
       p.Add(at, "the hour " + FormatUtcTime(hours[i].hour.utc()) + " is not in period " +
                     period.ToString() + " (" + period.zone().name() + ")");

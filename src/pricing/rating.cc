@@ -16,24 +16,37 @@ Result<MeterRating> RateMeterUsage(const PriceList& prices, std::string_view met
   if (start_position.is_negative()) {
     return InvalidArgument("the start position of meter " + std::string(meter_id) + " is negative");
   }
+  auto negative = [&](const HourlyQuantity& h) {
+    return InvalidArgument("meter " + std::string(meter_id) + " has a negative quantity at " +
+                           FormatUtcTime(h.hour.utc()));
+  };
   // Usage-time order, one entry per hour: the cumulative position depends only on the order
-  // of distinct hours, and two records of one hour are priced by the same entry.
-  std::vector<HourlyQuantity> sorted(hours.begin(), hours.end());
-  std::sort(sorted.begin(), sorted.end(),
-            [](const HourlyQuantity& a, const HourlyQuantity& b) { return a.hour < b.hour; });
+  // of distinct hours, and two records of one hour are priced by the same entry. Hours read
+  // from the store arrive that way already, so they are rated in place.
+  std::span<const HourlyQuantity> ordered = hours;
   std::vector<HourlyQuantity> merged;
-  for (const HourlyQuantity& h : sorted) {
-    if (h.quantity.is_negative()) {
-      return InvalidArgument("meter " + std::string(meter_id) + " has a negative quantity at " +
-                             FormatUtcTime(h.hour.utc()));
+  if (std::adjacent_find(hours.begin(), hours.end(),
+                         [](const HourlyQuantity& a, const HourlyQuantity& b) {
+                           return !(a.hour < b.hour);
+                         }) == hours.end()) {
+    for (const HourlyQuantity& h : hours) {
+      if (h.quantity.is_negative()) return negative(h);
     }
-    if (!merged.empty() && merged.back().hour == h.hour) {
-      auto sum = Decimal::Add(merged.back().quantity, h.quantity);
-      if (!sum) return Overflow(meter_id);
-      merged.back().quantity = *sum;
-    } else {
-      merged.push_back(h);
+  } else {
+    std::vector<HourlyQuantity> sorted(hours.begin(), hours.end());
+    std::sort(sorted.begin(), sorted.end(),
+              [](const HourlyQuantity& a, const HourlyQuantity& b) { return a.hour < b.hour; });
+    for (const HourlyQuantity& h : sorted) {
+      if (h.quantity.is_negative()) return negative(h);
+      if (!merged.empty() && merged.back().hour == h.hour) {
+        auto sum = Decimal::Add(merged.back().quantity, h.quantity);
+        if (!sum) return Overflow(meter_id);
+        merged.back().quantity = *sum;
+      } else {
+        merged.push_back(h);
+      }
     }
+    ordered = merged;
   }
 
   MeterRating r;
@@ -47,7 +60,7 @@ Result<MeterRating> RateMeterUsage(const PriceList& prices, std::string_view met
   size_t last_tier = 0;
 
   Decimal pos = start_position;
-  for (const HourlyQuantity& h : merged) {
+  for (const HourlyQuantity& h : ordered) {
     while (next_entry < entries.size() && entries[next_entry]->effective_date <= h.hour.utc()) {
       entry = entries[next_entry++];
     }

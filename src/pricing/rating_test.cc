@@ -98,6 +98,30 @@ TEST(Rating, HourOrderAndRepeatedHoursDoNotMatter) {
   EXPECT_EQ(a.quantity, D("362.5"));
 }
 
+// Hours already in ascending order (as the store gives them) are rated in place; any other
+// input is sorted and merged first. Both must give the same rating.
+TEST(Rating, AscendingHoursRateLikeTheSameUsageShuffledAndSplit) {
+  const PriceList prices =
+      Prices({Entry("m", "2026-01-01", {{"0", "2"}, {"100", "1"}, {"1000", "0.5"}}, "30"),
+              Entry("m", "2026-10-01T05:00:00Z", {{"0", "3"}, {"200", "0.25"}}, "10")});
+  std::vector<HourlyQuantity> ascending, split;
+  for (int i = 0; i < 40; ++i) {
+    const UsageHour h = UsageHour::FromHours(H("2026-10-01T00:00:00Z").hours() + i);
+    ascending.push_back({h, D("12.5")});
+    split.push_back({h, D("5")});
+    split.push_back({h, D("7.5")});
+  }
+  std::shuffle(split.begin(), split.end(), std::mt19937(11));
+  MeterRating a = Rate(prices, ascending);
+  MeterRating b = Rate(prices, split);
+  EXPECT_EQ(Describe(a), Describe(b));
+  EXPECT_EQ(a.amount, b.amount);
+  EXPECT_EQ(a.included_quantity, b.included_quantity);
+  EXPECT_EQ(a.quantity, D("500"));
+  EXPECT_EQ(b.quantity, D("500"));
+  EXPECT_EQ(a.tiers.size(), 3u);  // 2 tiers of the first entry, then its price change
+}
+
 TEST(Rating, IncludedQuantityIsFreeAndTiersStartAfterIt) {
   PriceList p = Prices({Entry("m", "2026-01-01", {{"0", "2"}, {"100", "1"}}, "50")});
   MeterRating r =
@@ -196,6 +220,13 @@ TEST(Rating, AmountsAreExactDecimals) {
 TEST(Rating, NegativeQuantityOrStartIsRefused) {
   std::vector<HourlyQuantity> hours = {{H("2026-10-01T00:00:00Z"), D("-1")}};
   EXPECT_FALSE(RateMeterUsage(Graduated(), "m", hours).ok());
+  // Ascending hours (rated in place) and repeated hours (merged first) are both checked.
+  std::vector<HourlyQuantity> ascending = {{H("2026-10-01T00:00:00Z"), D("5")},
+                                           {H("2026-10-01T01:00:00Z"), D("-1")}};
+  EXPECT_FALSE(RateMeterUsage(Graduated(), "m", ascending).ok());
+  std::vector<HourlyQuantity> repeated = {{H("2026-10-01T00:00:00Z"), D("5")},
+                                          {H("2026-10-01T00:00:00Z"), D("-1")}};
+  EXPECT_FALSE(RateMeterUsage(Graduated(), "m", repeated).ok());
   std::vector<HourlyQuantity> ok = {{H("2026-10-01T00:00:00Z"), D("1")}};
   EXPECT_FALSE(RateMeterUsage(Graduated(), "m", ok, D("-1")).ok());
 }
