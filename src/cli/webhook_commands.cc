@@ -139,6 +139,16 @@ std::string AttemptLogLine(const webhook::AttemptReport& r) {
   return line;
 }
 
+// "delivery 3 attempt 2: HTTP 500 -> pending, next attempt 2026-11-23T19:00:05Z"
+void PrintAttempt(CliEnv& env, const webhook::AttemptReport& r) {
+  env.out << "delivery " << r.delivery_id << " attempt " << r.attempt.attempt << ": "
+          << (r.attempt.status_code != 0 ? "HTTP " + std::to_string(r.attempt.status_code)
+                                         : r.attempt.error)
+          << " -> " << store::DeliveryStatusName(r.status);
+  if (r.next_attempt) env.out << ", next attempt " << FormatUtcTime(*r.next_attempt);
+  env.out << std::endl;
+}
+
 void PrintPass(CliEnv& env, const webhook::PassReport& pass) {
   env.out << "webhooks: " << pass.attempted << " attempted, " << pass.delivered << " delivered, "
           << pass.retrying << " to retry, " << pass.failed << " failed" << std::endl;
@@ -170,6 +180,7 @@ bool DeliverDueWebhooks(store::UsageStore& store, const WebhookDeliveryArgs& arg
   webhook::HttpPoster poster(settings->post);
   webhook::DelivererOptions options;
   options.retry = settings->retry;
+  options.on_attempt = [&env](const webhook::AttemptReport& r) { PrintAttempt(env, r); };
   webhook::Deliverer deliverer(*store.Webhooks(), poster, env.clock, options);
   Result<webhook::PassReport> pass = deliverer.DeliverDue();
   if (!pass.ok()) {
@@ -391,14 +402,7 @@ int RunWebhooksDeliver(const WebhooksDeliverArgs& args, CliEnv& env) {
   webhook::HttpPoster poster(settings->post);
   webhook::DelivererOptions options;
   options.retry = settings->retry;
-  options.on_attempt = [&env](const webhook::AttemptReport& r) {
-    env.out << "delivery " << r.delivery_id << " attempt " << r.attempt.attempt << ": "
-            << (r.attempt.status_code != 0 ? "HTTP " + std::to_string(r.attempt.status_code)
-                                           : r.attempt.error)
-            << " -> " << store::DeliveryStatusName(r.status);
-    if (r.next_attempt) env.out << ", next attempt " << FormatUtcTime(*r.next_attempt);
-    env.out << std::endl;
-  };
+  options.on_attempt = [&env](const webhook::AttemptReport& r) { PrintAttempt(env, r); };
   webhook::Deliverer deliverer(*(*store)->Webhooks(), poster, env.clock, options);
   const UtcTime deadline{env.clock.Now().micros + *deadline_us};
   auto pass = deliverer.DeliverUntilIdle(deadline, [](int64_t micros) {

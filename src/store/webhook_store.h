@@ -39,7 +39,7 @@ struct WebhookEndpoint {
 
 enum class DeliveryStatus { kPending, kDelivered, kFailed };
 std::string_view DeliveryStatusName(DeliveryStatus s);  // "pending", "delivered", "failed"
-// NotFound-free parse: nullopt for anything but the three names.
+// The status of one of those names; nullopt for anything else.
 std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view name);
 
 // One POST of a delivery.
