@@ -110,7 +110,9 @@ class BillingService {
   // fails only when the store fails.
   Result<RunReport> RunInvoices(pricing::BillingMonth month, const pricing::TimeZone& zone);
 
-  // Finalizes every draft of `month` exactly as last drafted.
+  // Finalizes every draft of `month` exactly as last drafted. Each finalize also queues the
+  // invoice for every webhook endpoint that receives invoice.finalized, atomically with it
+  // (BillingStore::FinalizeInvoice); delivery is src/webhook/'s (docs/webhooks.md).
   Result<FinalizeReport> FinalizeInvoices(pricing::BillingMonth month);
 
   // Listing and reading (the store's, for the HTTP layer and the CLI alike).

@@ -274,5 +274,35 @@ TEST_F(BillingServiceTest, FinalizeReportsSubscriptionsWithoutInvoice) {
   EXPECT_NE(r.failed[0].problem.find("tally invoices run"), std::string::npos);
 }
 
+// Every finalize, whoever calls it (CLI or HTTP), queues the final invoice for the webhook
+// endpoints; drafts and invoices already final raise nothing.
+TEST_F(BillingServiceTest, FinalizeQueuesEachFinalInvoiceForWebhooksOnce) {
+  ASSERT_TRUE(service_->ImportRateCard(Card(), "MS-AZR-0003P", "").ok());
+  PutOnOffer(kSubA);
+  PutOnOffer(kSubB);
+  Append(kSubA, "2026-10-02T10:00:00Z", "3");
+  Append(kSubB, "2026-10-03T10:00:00Z", "4");
+  store::WebhookEndpoint endpoint{0, "https://erp.example/hook", "whsec_0123456789abcdef",
+                                  {"invoice.finalized"}, clock_.Now(), std::nullopt};
+  ASSERT_TRUE(store_->Webhooks()->AddWebhookEndpoint(endpoint).ok());
+  Run("2026-10");
+  auto queued = store_->Webhooks()->ListWebhookDeliveries({});
+  ASSERT_TRUE(queued.ok());
+  EXPECT_TRUE(queued->empty());  // drafts are not announced
+
+  EXPECT_EQ(Finalize("2026-10").finalized.size(), 2u);
+  EXPECT_EQ(Finalize("2026-10").already_final.size(), 2u);
+  auto due = store_->Webhooks()->LoadDueDeliveries(clock_.Now(), 0);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 2u);
+  for (const store::DueDelivery& d : *due) {
+    EXPECT_EQ(d.delivery.event_type, "invoice.finalized");
+    const std::string sub = d.delivery.subject.substr(0, d.delivery.subject.find('/'));
+    EXPECT_EQ(d.delivery.subject, sub + "/2026-10");
+    EXPECT_EQ(d.payload, Invoice(sub, "2026-10").json);
+  }
+  EXPECT_NE((*due)[0].delivery.subject, (*due)[1].delivery.subject);
+}
+
 }  // namespace
 }  // namespace tally::billing

@@ -171,6 +171,8 @@ int RunInvoicesRun(const InvoicesRunArgs& args, CliEnv& env) {
 int RunInvoicesFinalize(const InvoicesFinalizeArgs& args, CliEnv& env) {
   Result<pricing::BillingMonth> month = ParsePeriod(args.period);
   if (!month.ok()) return FailStatus(env, month.status());
+  Status webhook_options = CheckWebhookDeliveryArgs(args.webhooks);
+  if (!webhook_options.ok()) return FailStatus(env, webhook_options);
   Result<Billing> b = OpenBilling(args.data_dir, false, env.clock);
   if (!b.ok()) return FailOpen(env, b.status());
   auto report = b->service->FinalizeInvoices(*month);
@@ -183,7 +185,9 @@ int RunInvoicesFinalize(const InvoicesFinalizeArgs& args, CliEnv& env) {
           << report->already_final.size() << " already final, " << report->failed.size()
           << " failed" << std::endl;
   PrintProblems(env, report->failed);
-  return report->failed.empty() ? kExitOk : kExitFailure;
+  // The invoice.finalized deliveries were enqueued with the invoices; try them once now.
+  const bool delivered = DeliverDueWebhooks(*b->store, args.webhooks, env);
+  return report->failed.empty() && delivered ? kExitOk : kExitFailure;
 }
 
 int RunInvoicesList(const InvoicesListArgs& args, CliEnv& env) {

@@ -21,6 +21,33 @@ void AddDataDir(CLI::App* cmd, std::string& data_dir) {
                   "data directory (default: $TALLY_DATA_DIR, else ./tally-data)");
 }
 
+// The --webhook-* options of the commands that deliver webhooks (`poll`: serve only).
+void AddWebhookDeliveryOptions(CLI::App* cmd, WebhookDeliveryArgs& args, bool poll = false) {
+  cmd->add_option("--webhook-retry-base", args.retry_base,
+                  "webhooks: delay after the first failed attempt, doubling per attempt")
+      ->capture_default_str();
+  cmd->add_option("--webhook-retry-cap", args.retry_cap,
+                  "webhooks: longest delay between attempts")
+      ->capture_default_str();
+  cmd->add_option("--webhook-max-attempts", args.max_attempts,
+                  "webhooks: attempts before a delivery fails (until replayed)")
+      ->capture_default_str();
+  cmd->add_option("--webhook-max-age", args.max_age,
+                  "webhooks: a delivery fails when still unacknowledged this long after it "
+                  "was enqueued or replayed")
+      ->capture_default_str();
+  cmd->add_option("--webhook-timeout", args.timeout, "webhooks: timeout of one request")
+      ->capture_default_str();
+  cmd->add_option("--webhook-ca-cert", args.ca_cert,
+                  "webhooks: PEM certificate authority to trust for https endpoints (default: "
+                  "the system's)");
+  if (poll) {
+    cmd->add_option("--webhook-poll", args.poll,
+                    "webhooks: how often to look for deliveries due (e.g. after a finalize)")
+        ->capture_default_str();
+  }
+}
+
 int Run(int argc, const char* const* argv, CliEnv& env) {
   CLI::App app{"Tally: on-premises usage metering (Azure Stack Hub usage API compatible)", "tally"};
   app.set_version_flag("--version", "tally 0.1.0");
@@ -40,6 +67,7 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
   serve->add_option("--tls-key", serve_args.tls_key, "PEM file of the certificate's private key");
   serve->add_flag("!--no-access-log", serve_args.access_log,
                   "do not print the access log (one JSON line per request) on stderr");
+  AddWebhookDeliveryOptions(serve, serve_args.webhooks, true);
 
   ImportArgs import_args;
   CLI::App* import = app.add_subcommand(
@@ -183,6 +211,7 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
       "finalize", "make the drafts of a billing period final: they never change again");
   AddDataDir(inv_final, inv_final_args.data_dir);
   inv_final->add_option("--period", inv_final_args.period, "billing month, YYYY-MM")->required();
+  AddWebhookDeliveryOptions(inv_final, inv_final_args.webhooks);
   InvoicesListArgs inv_list_args;
   CLI::App* inv_list = invoices->add_subcommand("list", "list invoices");
   AddDataDir(inv_list, inv_list_args.data_dir);
@@ -268,6 +297,63 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
   customers_list->add_option("--format", customers_list_args.format, "table or jsonl")
       ->capture_default_str();
 
+  CLI::App* webhooks = app.add_subcommand(
+      "webhooks",
+      "POST finalized invoices to endpoints, signed (HMAC-SHA256), retried until acknowledged; "
+      "see the delivery log and replay deliveries");
+  webhooks->require_subcommand(1);
+  WebhooksAddArgs wh_add_args;
+  CLI::App* wh_add = webhooks->add_subcommand(
+      "add", "add an endpoint; without --secret or --secret-file a secret is generated and "
+             "printed once");
+  AddDataDir(wh_add, wh_add_args.data_dir);
+  wh_add->add_option("--url", wh_add_args.url, "http(s)://HOST[:PORT]/PATH to POST to")
+      ->required();
+  CLI::Option* wh_secret =
+      wh_add->add_option("--secret", wh_add_args.secret, "signing secret (16+ characters)");
+  wh_add->add_option("--secret-file", wh_add_args.secret_file, "read the secret from FILE")
+      ->excludes(wh_secret);
+  wh_add->add_option("--events", wh_add_args.events, "events to send (invoice.finalized)")
+      ->delimiter(',')
+      ->capture_default_str();
+  ListArgs wh_list_args;
+  CLI::App* wh_list = webhooks->add_subcommand("list", "list endpoints (never their secrets)");
+  AddDataDir(wh_list, wh_list_args.data_dir);
+  wh_list->add_option("--format", wh_list_args.format, "table or jsonl")->capture_default_str();
+  WebhooksRemoveArgs wh_remove_args;
+  CLI::App* wh_remove = webhooks->add_subcommand(
+      "remove", "remove an endpoint; its pending deliveries fail, its log stays");
+  AddDataDir(wh_remove, wh_remove_args.data_dir);
+  wh_remove->add_option("id", wh_remove_args.id, "endpoint ID")->required();
+  WebhookDeliveriesArgs wh_deliveries_args;
+  CLI::App* wh_deliveries = webhooks->add_subcommand(
+      "deliveries", "the delivery log, newest first (jsonl: with every attempt)");
+  AddDataDir(wh_deliveries, wh_deliveries_args.data_dir);
+  wh_deliveries->add_option("--status", wh_deliveries_args.status,
+                            "only pending, delivered or failed deliveries");
+  wh_deliveries->add_option("--endpoint", wh_deliveries_args.endpoint, "only this endpoint");
+  wh_deliveries->add_option("--limit", wh_deliveries_args.limit, "at most N (0 = all)")
+      ->capture_default_str();
+  wh_deliveries->add_option("--format", wh_deliveries_args.format, "table or jsonl")
+      ->capture_default_str();
+  WebhooksReplayArgs wh_replay_args;
+  CLI::App* wh_replay = webhooks->add_subcommand(
+      "replay", "send deliveries again (any status): pending, due now, with a new round of "
+                "attempts; tried once right away");
+  AddDataDir(wh_replay, wh_replay_args.data_dir);
+  wh_replay->add_option("ids", wh_replay_args.ids, "delivery IDs")->required();
+  wh_replay->add_flag("!--no-deliver", wh_replay_args.deliver,
+                      "only mark them pending (the server or `webhooks deliver` sends them)");
+  AddWebhookDeliveryOptions(wh_replay, wh_replay_args.webhooks);
+  WebhooksDeliverArgs wh_deliver_args;
+  CLI::App* wh_deliver = webhooks->add_subcommand(
+      "deliver", "send pending deliveries, waiting for their retries, until none is pending or "
+                 "the next is due after --deadline");
+  AddDataDir(wh_deliver, wh_deliver_args.data_dir);
+  wh_deliver->add_option("--deadline", wh_deliver_args.deadline, "stop waiting after this long")
+      ->capture_default_str();
+  AddWebhookDeliveryOptions(wh_deliver, wh_deliver_args.webhooks);
+
   SimulateArgs sim_args;
   CLI::App* sim = app.add_subcommand(
       "simulate",
@@ -348,6 +434,12 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
     return RunCustomersAdd(customers_add_args, env);
   }
   if (*customers_list) return RunCustomersList(customers_list_args, env);
+  if (*wh_add) return RunWebhooksAdd(wh_add_args, env);
+  if (*wh_list) return RunWebhooksList(wh_list_args, env);
+  if (*wh_remove) return RunWebhooksRemove(wh_remove_args, env);
+  if (*wh_deliveries) return RunWebhookDeliveries(wh_deliveries_args, env);
+  if (*wh_replay) return RunWebhooksReplay(wh_replay_args, env);
+  if (*wh_deliver) return RunWebhooksDeliver(wh_deliver_args, env);
   if (*sim) {
     sim_args.to_data_dir = sim_dir->count() > 0;
     return RunSimulate(sim_args, env);

@@ -14,6 +14,10 @@
 #include "common/status.h"
 #include "store/usage_store.h"
 
+namespace tally::webhook {
+class BackgroundDelivery;
+}  // namespace tally::webhook
+
 namespace tally::cli {
 
 struct CliEnv {
@@ -35,12 +39,25 @@ bool CheckListFormat(CliEnv& env, const std::string& format, int& exit_code);
 Result<std::unique_ptr<store::UsageStore>> OpenStore(const std::string& data_dir, bool create,
                                                      const Clock& clock);
 
+// How commands that send webhooks deliver them (webhook_commands.cc): the --webhook-* options.
+// Durations are text with a unit: "250ms", "10s", "5m", "2h", "3d".
+struct WebhookDeliveryArgs {
+  std::string retry_base = "10s";  // delay after the first failed attempt of a round
+  std::string retry_cap = "1h";    // longest delay between attempts
+  int max_attempts = 15;           // attempts per round before a delivery fails
+  std::string max_age = "72h";     // a round gives up this long after it started
+  std::string timeout = "10s";     // per request
+  std::string ca_cert;             // PEM CA for https endpoints ("" = the system's)
+  std::string poll = "5s";         // serve: how often the worker looks for due deliveries
+};
+
 struct ServeArgs {
   std::string data_dir;
   std::string listen;
   std::string tls_cert;  // PEM certificate chain; with tls_key, serve https
   std::string tls_key;   // PEM private key
   bool access_log = true;  // one JSON line per request on stderr
+  WebhookDeliveryArgs webhooks;
 };
 int RunServe(const ServeArgs& args, CliEnv& env);
 
@@ -161,6 +178,7 @@ int RunInvoicesRun(const InvoicesRunArgs& args, CliEnv& env);
 struct InvoicesFinalizeArgs {
   std::string data_dir;
   std::string period;
+  WebhookDeliveryArgs webhooks;  // the invoice.finalized deliveries are attempted once at once
 };
 int RunInvoicesFinalize(const InvoicesFinalizeArgs& args, CliEnv& env);
 
@@ -199,6 +217,52 @@ struct ExportArgs {
   std::string region_name;
 };
 int RunExport(const ExportArgs& args, CliEnv& env);
+
+// webhook_commands.cc: webhook endpoints, the delivery log, replay and delivery.
+struct WebhooksAddArgs {
+  std::string data_dir;
+  std::string url;
+  std::string secret;       // "" with no secret_file: one is generated and printed once
+  std::string secret_file;  // read the secret from FILE (first line)
+  std::vector<std::string> events{"invoice.finalized"};
+};
+int RunWebhooksAdd(const WebhooksAddArgs& args, CliEnv& env);
+int RunWebhooksList(const ListArgs& args, CliEnv& env);
+struct WebhooksRemoveArgs {
+  std::string data_dir;
+  std::string id;
+};
+int RunWebhooksRemove(const WebhooksRemoveArgs& args, CliEnv& env);
+struct WebhookDeliveriesArgs {
+  std::string data_dir;
+  std::string status;    // "", pending, delivered or failed
+  std::string endpoint;  // "" = any
+  size_t limit = 100;    // newest first; 0 = all
+  std::string format = "table";
+};
+int RunWebhookDeliveries(const WebhookDeliveriesArgs& args, CliEnv& env);
+struct WebhooksReplayArgs {
+  std::string data_dir;
+  std::vector<std::string> ids;
+  bool deliver = true;  // attempt the replayed deliveries once right away
+  WebhookDeliveryArgs webhooks;
+};
+int RunWebhooksReplay(const WebhooksReplayArgs& args, CliEnv& env);
+struct WebhooksDeliverArgs {
+  std::string data_dir;
+  std::string deadline = "5m";  // stop waiting for retries after this long
+  WebhookDeliveryArgs webhooks;
+};
+int RunWebhooksDeliver(const WebhooksDeliverArgs& args, CliEnv& env);
+// InvalidArgument naming every bad --webhook-* option.
+Status CheckWebhookDeliveryArgs(const WebhookDeliveryArgs& args);
+// Attempts once the webhook deliveries due now (after a finalize) and prints what happened.
+// Reports problems on env.err and returns false when the options are bad or the store failed.
+bool DeliverDueWebhooks(store::UsageStore& store, const WebhookDeliveryArgs& args, CliEnv& env);
+// Starts the background delivery of `tally serve` over `store`, logging each attempt as a JSON
+// line on env.err. An error for bad options; stops and joins when destroyed.
+Result<std::unique_ptr<webhook::BackgroundDelivery>> StartWebhookDelivery(
+    store::UsageStore& store, const WebhookDeliveryArgs& args, CliEnv& env);
 
 struct SimulateArgs {
   std::string data_dir;

@@ -10,6 +10,7 @@
 #include "cli/listen_address.h"
 #include "ingest/ingest_service.h"
 #include "query/usage_query.h"
+#include "webhook/delivery_worker.h"
 
 namespace tally::cli {
 
@@ -33,6 +34,9 @@ int RunServe(const ServeArgs& args, CliEnv& env) {
   ingest::IngestService ingest(**store, env.clock);
   query::UsageQueryService query(**store, env.clock);
   api::ApiService service(**store, ingest, query, env.clock);
+  // Webhook deliveries go out in the background while the server runs.
+  auto webhooks = StartWebhookDelivery(**store, args.webhooks, env);
+  if (!webhooks.ok()) return FailStatus(env, webhooks.status());
 
   api::HttpServerOptions options;
   options.address = listen->host;
@@ -60,6 +64,7 @@ int RunServe(const ServeArgs& args, CliEnv& env) {
           << (v6 ? "[" + listen->host + "]" : listen->host) << ':' << (*server)->port()
           << std::endl;
   (*server)->Wait();
+  if (*webhooks) (*webhooks)->Stop();
   env.err << "tally: stopped" << std::endl;
   return kExitOk;
 }

@@ -144,7 +144,9 @@ class BillingStore {
   // meanwhile), or when one of its coverage entries does not continue exactly where the final
   // invoices leave that period (after_seq must equal the period's covered seq: the final
   // invoice's watermark, raised by every final coverage of the period), so that no late usage
-  // is ever billed twice or skipped. After this the invoice never changes.
+  // is ever billed twice or skipped. After this the invoice never changes. In the same
+  // transaction it records an `invoice.finalized` event, whose payload is the invoice's JSON,
+  // with one pending delivery per webhook endpoint that receives it (WebhookStore's outbox).
   virtual Status FinalizeInvoice(const std::string& subscription_id, const std::string& period,
                                  uint64_t expected_watermark_seq, UtcTime when) = 0;
 

@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "store/billing_store.h"
+#include "store/webhook_store.h"
 #include "common/time.h"
 #include "domain/aggregate.h"
 #include "domain/api_key.h"
@@ -133,6 +134,9 @@ class UsageStore {
   // The pricing and chargeback side of the same store (same data directory, same writer), or
   // nullptr when the backend has none. Owned by this store.
   virtual BillingStore* Billing() { return nullptr; }
+  // The webhook endpoints, outbox and delivery log of the same store, or nullptr when the
+  // backend has none. Owned by this store.
+  virtual WebhookStore* Webhooks() { return nullptr; }
   // OK while the store accepts writes; the failure that stopped them otherwise.
   virtual Status WriteHealth() = 0;
 };

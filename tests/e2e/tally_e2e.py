@@ -76,11 +76,12 @@ def make_certificate(directory, names=("localhost",), ips=("127.0.0.1",)):
 
 class Server:
     """A `tally serve` process on a free loopback port; over https when `tls` is a
-    (cert, key) pair of PEM files."""
+    (cert, key) pair of PEM files; `extra_args` are added to the command line."""
 
-    def __init__(self, data_dir, tls=None):
+    def __init__(self, data_dir, tls=None, extra_args=()):
         self.data_dir = data_dir
         self.tls = tls
+        self.extra_args = list(extra_args)
         self.port = None
         self.proc = None
 
@@ -96,6 +97,7 @@ class Server:
                     f"127.0.0.1:{self.port}"]
             if self.tls:
                 args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
+            args += self.extra_args
             # stderr (the access log) goes to a file: an unread pipe would fill and block the
             # server.
             self.log_path = self.data_dir.rstrip("/") + f".serve-{self.port}.log"
@@ -222,8 +224,8 @@ class TempDirTestCase(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.tmp, name)
 
-    def serve(self, data_dir, tls=None):
-        s = Server(data_dir, tls)
+    def serve(self, data_dir, tls=None, extra_args=()):
+        s = Server(data_dir, tls, extra_args)
         self.servers.append(s)
         return s.start()
 

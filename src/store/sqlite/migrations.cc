@@ -123,10 +123,58 @@ CREATE TRIGGER invoices_final_no_delete BEFORE DELETE ON invoices WHEN OLD.statu
 BEGIN SELECT RAISE(ABORT, 'a final invoice cannot be deleted'); END;
 )sql";
 
+// Version 4: webhooks (WebhookStore). An endpoint's events are a space-separated list; a
+// removed endpoint keeps its row so that the delivery log still names it. webhook_events is
+// the outbox, written in the transaction of the change it reports; webhook_attempts is the
+// delivery log. docs/webhooks.md.
+constexpr std::string_view kV4 = R"sql(
+CREATE TABLE webhook_endpoints (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  url         TEXT NOT NULL,
+  secret      TEXT NOT NULL,
+  events      TEXT NOT NULL,
+  created_us  INTEGER NOT NULL,
+  removed_us  INTEGER
+);
+CREATE TABLE webhook_events (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  type        TEXT NOT NULL,
+  subject     TEXT NOT NULL,
+  payload     TEXT NOT NULL,
+  created_us  INTEGER NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+  id                INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id          INTEGER NOT NULL REFERENCES webhook_events (id),
+  endpoint_id       INTEGER NOT NULL REFERENCES webhook_endpoints (id),
+  status            TEXT NOT NULL,
+  attempts          INTEGER NOT NULL,
+  round_attempts    INTEGER NOT NULL,
+  created_us        INTEGER NOT NULL,
+  round_started_us  INTEGER NOT NULL,
+  next_attempt_us   INTEGER,
+  last_attempt_us   INTEGER,
+  last_result       TEXT NOT NULL,
+  delivered_us      INTEGER
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_us);
+CREATE TABLE webhook_attempts (
+  delivery_id  INTEGER NOT NULL REFERENCES webhook_deliveries (id),
+  attempt      INTEGER NOT NULL,
+  at_us        INTEGER NOT NULL,
+  status_code  INTEGER NOT NULL,
+  error        TEXT NOT NULL,
+  duration_us  INTEGER NOT NULL,
+  PRIMARY KEY (delivery_id, attempt)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: usage_records, meters, subscriptions, api_keys, settings", kV1},
     {2, "customers and their subscriptions", kV2},
     {3, "pricing and chargeback: rate_cards, subscription_pricing, invoices", kV3},
+    {4, "webhooks: webhook_endpoints, webhook_events, webhook_deliveries, webhook_attempts",
+     kV4},
 };
 
 }  // namespace

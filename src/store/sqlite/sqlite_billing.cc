@@ -105,21 +105,6 @@ Result<StoredInvoice> ReadInvoiceHeader(Statement& q) {
   return inv;
 }
 
-// Runs `q` to the end, calling row() for each row; resets `q` whatever happens.
-template <typename Row>
-Status ForEachRow(Statement& q, Row&& row) {
-  auto body = [&]() -> Status {
-    while (true) {
-      TALLY_ASSIGN_OR_RETURN(bool has, q.Step());
-      if (!has) return Status::Ok();
-      TALLY_RETURN_IF_ERROR(row());
-    }
-  };
-  Status s = body();
-  q.Reset();
-  return s;
-}
-
 }  // namespace
 
 Status SqliteStore::SaveRateCard(const StoredRateCard& card) {
@@ -379,7 +364,9 @@ Status SqliteStore::FinalizeInvoice(const std::string& subscription_id,
     st.BindInt64(1, when.micros);
     st.BindText(2, sub);
     st.BindText(3, period);
-    return st.Run();
+    TALLY_RETURN_IF_ERROR(st.Run());
+    // The webhook outbox, in the same transaction: finalized means notified, eventually.
+    return EnqueueInvoiceEventLocked(kInvoiceFinalizedEvent, sub, period, when);
   };
   return RunMetaWrite(write, [] {}, check);
 }

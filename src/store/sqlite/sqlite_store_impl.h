@@ -39,7 +39,22 @@ namespace tally::store::sqlite {
 // column `first`.
 Result<domain::UsageRecord> ReadRecordColumns(Statement& q, int first);
 
-class SqliteStore final : public UsageStore, public BillingStore {
+// Runs `q` to the end, calling row() for each row; resets `q` whatever happens.
+template <typename Row>
+Status ForEachRow(Statement& q, Row&& row) {
+  auto body = [&]() -> Status {
+    while (true) {
+      TALLY_ASSIGN_OR_RETURN(bool has, q.Step());
+      if (!has) return Status::Ok();
+      TALLY_RETURN_IF_ERROR(row());
+    }
+  };
+  Status s = body();
+  q.Reset();
+  return s;
+}
+
+class SqliteStore final : public UsageStore, public BillingStore, public WebhookStore {
  public:
   static Result<std::unique_ptr<SqliteStore>> Open(const SqliteStoreOptions& options);
   ~SqliteStore() override;
@@ -66,6 +81,7 @@ class SqliteStore final : public UsageStore, public BillingStore {
   StoreStats GetStats() override;
   Status WriteHealth() override;
   BillingStore* Billing() override { return this; }
+  WebhookStore* Webhooks() override { return this; }
 
   // BillingStore (sqlite_billing.cc).
   Status SaveRateCard(const StoredRateCard& card) override;
@@ -80,6 +96,19 @@ class SqliteStore final : public UsageStore, public BillingStore {
                                                    const std::string& period) override;
   Status VisitHourlyUsage(const HourlyUsageQuery& query,
                           const std::function<void(const HourlyUsageRow&)>& visit) override;
+
+  // WebhookStore (sqlite_webhooks.cc).
+  Result<WebhookEndpoint> AddWebhookEndpoint(const WebhookEndpoint& endpoint) override;
+  Result<std::vector<WebhookEndpoint>> ListWebhookEndpoints() override;
+  Status RemoveWebhookEndpoint(int64_t id, UtcTime when) override;
+  Result<std::vector<WebhookDelivery>> ListWebhookDeliveries(const DeliveryFilter& filter) override;
+  Result<std::optional<WebhookDelivery>> FindWebhookDelivery(int64_t id) override;
+  Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) override;
+  Result<std::vector<DueDelivery>> LoadDueDeliveries(UtcTime now, size_t limit) override;
+  Result<std::optional<UtcTime>> NextDueTime() override;
+  Status RecordDeliveryAttempt(int64_t delivery_id, const DeliveryAttempt& attempt,
+                               DeliveryStatus status, std::optional<UtcTime> next_attempt) override;
+  Status ReplayWebhookDelivery(int64_t id, UtcTime when) override;
 
   void FailNextCommits(int n) { fail_commits_.store(n); }
 
@@ -160,6 +189,11 @@ class SqliteStore final : public UsageStore, public BillingStore {
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
   // Enqueues a job and waits for the writer to finish it.
   void RunOnWriter(Job& job);
+  // Records `type` for the invoice (subscription, period) in the outbox with one pending delivery
+  // per endpoint that receives it, when any does (writer thread, inside the caller's
+  // transaction; sqlite_webhooks.cc).
+  Status EnqueueInvoiceEventLocked(std::string_view type, const std::string& subscription_id,
+                                   const std::string& period, UtcTime when);
   Status RunMetaWrite(std::function<Status()> write, std::function<void()> publish,
                       std::function<Status()> check = nullptr);
   // Drops the DirectTenantIds answers; called with meta_mu_ held exclusively.
