@@ -19,7 +19,6 @@
 // TALLY_BENCH_SKIP_BASELINE=1 runs only Tally's side (for profiling); TALLY_BENCH_EXPORT_DAYS
 // sets the short export window (default 3 days).
 #include <malloc.h>
-#include <simdjson.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -34,6 +33,7 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "billing/billing_export.h"
 #include "billing/billing_service.h"
 #include "common/clock.h"
 #include "dataset.h"
@@ -105,11 +105,12 @@ pricing::RateCard MakeCard(const std::vector<domain::Meter>& meters, UtcTime per
     }
   }
   card.offer_terms.push_back(pricing::MonetaryCredit{Decimal::FromInt(50), {}, long_ago});
-  card.offer_terms.push_back(pricing::MonetaryCommitment{
-      {{Decimal(), Decimal()}, {Decimal::FromInt(1'000), Decimal::FromInt(5)},
-       {Decimal::FromInt(10'000), Decimal::FromInt(12)}},
-      {},
-      long_ago});
+  card.offer_terms.push_back(
+      pricing::MonetaryCommitment{{{Decimal(), Decimal()},
+                                   {Decimal::FromInt(1'000), Decimal::FromInt(5)},
+                                   {Decimal::FromInt(10'000), Decimal::FromInt(12)}},
+                                  {},
+                                  long_ago});
   card.offer_terms.push_back(pricing::RecurringCharge{Decimal::FromInt(20), long_ago});
   return card;
 }
@@ -121,51 +122,6 @@ struct RecordGroup {
   std::vector<pricing::HourlyQuantity> hours;
 };
 
-// Splits an aggregate's instanceData into the fields of a Usagesummary row, as
-// `tally export --format usage-summary` does (src/cli/billing_commands.cc); the bench keeps its
-// own copy so that it measures the writer without depending on the CLI.
-class InstanceDataReader {
- public:
-  Status Read(std::string_view instance_data, exports::UsageSummaryRow& row) {
-    buffer_.assign(instance_data);
-    buffer_.append(simdjson::SIMDJSON_PADDING, '\0');
-    simdjson::ondemand::document doc;
-    auto bad = [&] { return DataLoss("damaged instanceData: " + std::string(instance_data)); };
-    if (parser_.iterate(buffer_.data(), instance_data.size(), buffer_.size()).get(doc) !=
-        simdjson::SUCCESS) {
-      return bad();
-    }
-    simdjson::ondemand::object resources;
-    if (doc["Microsoft.Resources"].get_object().get(resources) != simdjson::SUCCESS) return bad();
-    row.resource_uri = {};
-    row.location = {};
-    row.tags_json = {};
-    row.additional_info_json = {};
-    for (auto field : resources) {
-      std::string_view key;
-      if (field.unescaped_key().get(key) != simdjson::SUCCESS) return bad();
-      simdjson::ondemand::value v;
-      if (field.value().get(v) != simdjson::SUCCESS) return bad();
-      if (key == "resourceUri" || key == "location") {
-        std::string_view text;
-        if (v.get_string().get(text) != simdjson::SUCCESS) return bad();
-        (key == "resourceUri" ? row.resource_uri : row.location) = text;
-      } else if (key == "tags" || key == "additionalInfo") {
-        simdjson::ondemand::object obj;
-        if (v.get_object().get(obj) != simdjson::SUCCESS) continue;
-        std::string_view raw;
-        if (obj.raw_json().get(raw) != simdjson::SUCCESS) return bad();
-        (key == "tags" ? row.tags_json : row.additional_info_json) = raw;
-      }
-    }
-    return Status::Ok();
-  }
-
- private:
-  simdjson::ondemand::parser parser_;
-  std::string buffer_;
-};
-
 struct ExportFigures {
   uint64_t rows = 0;
   double seconds = 0;
@@ -174,11 +130,11 @@ struct ExportFigures {
   uint64_t peak = 0;
 };
 
-// The Usagesummary CSV of every subscription's Hourly usage reported in [from, to), paged as
-// the CLI pages it, written to /dev/null.
-ExportFigures ExportUsageSummary(store::UsageStore& store,
-                                 const std::vector<domain::Subscription>& subs, UtcTime from,
-                                 UtcTime to) {
+// The Usagesummary CSV of every subscription's Hourly usage reported in [from, to), through
+// the export `tally export` and GET /v1/exports/usage-summary run (billing::ExportJob),
+// written to /dev/null.
+ExportFigures ExportUsageSummary(store::UsageStore& store, const billing::BillingService& service,
+                                 UtcTime from, UtcTime to) {
   malloc_trim(0);
   ExportFigures f;
   ResetPeakRss();
@@ -186,46 +142,17 @@ ExportFigures ExportUsageSummary(store::UsageStore& store,
   const double cpu = CpuSeconds();
   Stopwatch sw;
   std::ofstream out("/dev/null", std::ios::binary);
-  std::map<std::string, std::string, std::less<>> owners;
-  store::AggregateQuery q;
-  for (const domain::Subscription& s : subs) {
-    owners[s.id] = s.owner;
-    q.subscription_ids.push_back(s.id);
-  }
-  q.reported_from = ReportedTime(from);
-  q.reported_to = ReportedTime(to);
-  q.granularity = domain::Granularity::kHourly;
-  q.limit = 1000;
-  exports::UsageSummaryCsvWriter writer(out, domain::MeterCatalog::Builtin());
-  InstanceDataReader reader;
-  std::string_view owner_of, owner;
-  for (;;) {
-    auto page = store.AggregateUsage(q);
-    if (!page.ok()) Die("export page", page.status());
-    for (const domain::UsageAggregate& a : page->rows) {
-      exports::UsageSummaryRow row;
-      if (Status s = reader.Read(a.instance_data, row); !s.ok()) Die("export", s);
-      row.subscription_id = a.subscription_id;
-      if (a.subscription_id != owner_of) {  // rows come subscription by subscription
-        auto it = owners.find(a.subscription_id);
-        owner_of = it == owners.end() ? std::string_view() : std::string_view(it->first);
-        owner = it == owners.end() ? std::string_view() : std::string_view(it->second);
-      }
-      row.subscription_owner = owner;
-      row.usage_start = a.usage_start;
-      row.usage_end = a.usage_end;
-      row.meter_id = a.meter_id;
-      row.quantity = a.quantity;
-      if (Status s = writer.WriteRow(row); !s.ok()) Die("export", s);
-    }
-    if (!page->has_more) break;
-    q.after = page->rows.back().key.ToKey();
-    q.as_of_seq = page->as_of_seq;
-  }
-  if (Status s = writer.Finish(); !s.ok()) Die("export", s);
+  billing::ExportRequest request;
+  request.format = billing::ExportFormat::kUsageSummary;
+  request.from = from;
+  request.to = to;
+  request.granularity = domain::Granularity::kHourly;
+  auto job = billing::ExportJob::Prepare(store, service, std::move(request));
+  if (!job.ok()) Die("export", job.status());
+  if (Status s = job->Write(out); !s.ok()) Die("export", s);
   f.seconds = sw.Seconds();
   f.cpu_seconds = CpuSeconds() - cpu;
-  f.rows = writer.rows_written();
+  f.rows = job->rows_written();
   f.peak = ReadMemInfo().peak_rss_bytes;
   return f;
 }
@@ -274,8 +201,9 @@ int Run(const Dataset& d) {
 
   auto subs = store->ListSubscriptions();
   if (!subs.ok()) Die("subscriptions", subs.status());
-  std::sort(subs->begin(), subs->end(),
-            [](const domain::Subscription& a, const domain::Subscription& b) { return a.id < b.id; });
+  std::sort(
+      subs->begin(), subs->end(),
+      [](const domain::Subscription& a, const domain::Subscription& b) { return a.id < b.id; });
 
   // The month's usage records, per subscription and meter: the rating benchmark's input, and
   // the sizes that pick the subscriptions to invoice. Each per-instance Hourly aggregate is one
@@ -374,7 +302,8 @@ int Run(const Dataset& d) {
     for (int k = 0; k <= reps; ++k) {
       sums = 0;
       sw.Restart();
-      Status s = store->Billing()->VisitHourlyUsage(q, [&](const store::HourlyUsageRow&) { ++sums; });
+      Status s =
+          store->Billing()->VisitHourlyUsage(q, [&](const store::HourlyUsageRow&) { ++sums; });
       read_s.push_back(sw.Seconds());
       if (!s.ok()) Die("visit hourly", s);
     }
@@ -440,8 +369,8 @@ int Run(const Dataset& d) {
       if (rated != expected) {
         Die("rate", Internal("rated " + rated.ToString() + ", expected " + expected.ToString()));
       }
-      if (k == 0) Note("rated amount of the month (all subscriptions, list prices): " +
-                       amount.ToString());
+      if (k == 0)
+        Note("rated amount of the month (all subscriptions, list prices): " + amount.ToString());
     }
     const double best = *std::min_element(rate_s.begin(), rate_s.end());
     Note("rating: " + std::to_string(month_records) + " records in " + std::to_string(best) + " s");
@@ -458,12 +387,12 @@ int Run(const Dataset& d) {
   // (3) Export: Usagesummary CSV of a short window and of the whole month.
   {
     const UtcTime short_end{d.period_start.micros + export_days * kMicrosPerDay};
-    ExportFigures small = ExportUsageSummary(*store, *subs, d.period_start, short_end);
-    ExportFigures full = ExportUsageSummary(*store, *subs, d.period_start, d.window_end);
+    ExportFigures small = ExportUsageSummary(*store, *service, d.period_start, short_end);
+    ExportFigures full = ExportUsageSummary(*store, *service, d.period_start, d.window_end);
     for (const auto& [name, f] : {std::pair{"short", small}, std::pair{"month", full}}) {
       Note(std::string("export ") + name + ": " + std::to_string(f.rows) + " rows in " +
-           std::to_string(f.seconds) + " s; RSS before " + HumanBytes(f.rss_before) +
-           ", peak " + HumanBytes(f.peak));
+           std::to_string(f.seconds) + " s; RSS before " + HumanBytes(f.rss_before) + ", peak " +
+           HumanBytes(f.peak));
       Report(std::string("export.") + name + "_rows", static_cast<double>(f.rows), "rows");
       Report(std::string("export.") + name + "_rss_growth_mib",
              MiB(f.peak > f.rss_before ? f.peak - f.rss_before : 0), "MiB");

@@ -81,8 +81,7 @@ std::string DefaultTimeZoneName() {
   return env != nullptr && *env != '\0' ? env : "UTC";
 }
 
-Result<pricing::TimeZone> LoadBillingTimeZone(std::string_view name,
-                                              std::string_view flag_prefix) {
+Result<pricing::TimeZone> LoadBillingTimeZone(std::string_view name, std::string_view flag_prefix) {
   const std::string chosen = name.empty() ? DefaultTimeZoneName() : std::string(name);
   auto zone = pricing::TimeZone::Load(chosen);
   if (!zone.ok()) {
@@ -165,8 +164,8 @@ Result<ExportRequest> MakeExportRequest(const ExportParameters& p, std::string_v
     }
   }
   if (!problems.empty()) return InvalidArgument(problems);
-  out.focus = exports::FocusOptions{p.provider_name, p.billing_account_id,
-                                    p.billing_account_name, p.region_id, p.region_name};
+  out.focus = exports::FocusOptions{p.provider_name, p.billing_account_id, p.billing_account_name,
+                                    p.region_id, p.region_name};
   return out;
 }
 
@@ -251,6 +250,7 @@ Status ExportJob::WriteUsage(std::ostream& out) {
   exports::UsageSummaryCsvWriter summary(out, domain::MeterCatalog::Builtin());
   InstanceDataReader reader;
   std::string line;
+  std::string_view owner_of, owner;  // the last row's subscription and its owner
   // An export of no subscription reads nothing (an empty query selects nothing anyway).
   while (!q.subscription_ids.empty()) {
     TALLY_ASSIGN_OR_RETURN(store::AggregatePage page, store_->AggregateUsage(q));
@@ -266,8 +266,12 @@ Status ExportJob::WriteUsage(std::ostream& out) {
       exports::UsageSummaryRow row;
       TALLY_RETURN_IF_ERROR(reader.Read(a.instance_data, row));
       row.subscription_id = a.subscription_id;
-      auto owner = owners.find(a.subscription_id);
-      row.subscription_owner = owner == owners.end() ? std::string_view() : owner->second;
+      if (a.subscription_id != owner_of) {  // pages come subscription by subscription
+        auto it = owners.find(a.subscription_id);
+        owner_of = it == owners.end() ? std::string_view() : std::string_view(it->first);
+        owner = it == owners.end() ? std::string_view() : std::string_view(it->second);
+      }
+      row.subscription_owner = owner;
       row.usage_start = a.usage_start;
       row.usage_end = a.usage_end;
       row.meter_id = a.meter_id;
