@@ -25,11 +25,7 @@ class BillingStoreConformance : public ::testing::TestWithParam<bool> {
 
   void Open() {
     store_.reset();
-    SqliteStoreOptions o;
-    o.data_dir = dir_.path();
-    o.create_if_missing = true;
-    o.clock = &clock_;
-    auto s = OpenSqliteStore(o);
+    auto s = OpenTestSqliteStore(dir_.path(), &clock_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
     ASSERT_NE(store_->Billing(), nullptr);

@@ -117,7 +117,10 @@ class ReopeningStore final : public UsageStore {
   int pending_failures_ = 0;
 };
 
-Result<std::unique_ptr<UsageStore>> OpenSqlite(const std::string& dir, const Clock* clock) {
+}  // namespace
+
+Result<std::unique_ptr<UsageStore>> OpenTestSqliteStore(const std::string& dir,
+                                                        const Clock* clock) {
   SqliteStoreOptions o;
   o.data_dir = dir;
   o.create_if_missing = true;
@@ -127,26 +130,23 @@ Result<std::unique_ptr<UsageStore>> OpenSqlite(const std::string& dir, const Clo
   return OpenSqliteStore(o);
 }
 
-}  // namespace
-
 std::vector<StoreFactory> AllStoreFactories() {
   std::vector<StoreFactory> out;
-  out.push_back({"Sqlite", OpenSqlite,
+  out.push_back({"Sqlite", OpenTestSqliteStore,
                  [](UsageStore& s, int n) { return FailNextCommitsForTesting(s, n); }, false});
-  out.push_back({"SqliteReopenEachStep",
-                 [](const std::string& dir,
-                    const Clock* clock) -> Result<std::unique_ptr<UsageStore>> {
-                   TALLY_ASSIGN_OR_RETURN(auto inner, OpenSqlite(dir, clock));
-                   return std::unique_ptr<UsageStore>(
-                       new ReopeningStore(dir, clock, std::move(inner)));
-                 },
-                 [](UsageStore& s, int n) -> Status {
-                   auto* r = dynamic_cast<ReopeningStore*>(&s);
-                   if (r == nullptr) return InvalidArgument("not a ReopeningStore");
-                   r->FailNextCommits(n);
-                   return Status::Ok();
-                 },
-                 true});
+  out.push_back(
+      {"SqliteReopenEachStep",
+       [](const std::string& dir, const Clock* clock) -> Result<std::unique_ptr<UsageStore>> {
+         TALLY_ASSIGN_OR_RETURN(auto inner, OpenTestSqliteStore(dir, clock));
+         return std::unique_ptr<UsageStore>(new ReopeningStore(dir, clock, std::move(inner)));
+       },
+       [](UsageStore& s, int n) -> Status {
+         auto* r = dynamic_cast<ReopeningStore*>(&s);
+         if (r == nullptr) return InvalidArgument("not a ReopeningStore");
+         r->FailNextCommits(n);
+         return Status::Ok();
+       },
+       true});
   return out;
 }
 

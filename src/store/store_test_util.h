@@ -25,6 +25,10 @@ struct StoreFactory {
   bool reopens_between_steps = false;
 };
 
+// Opens (creating it when missing) the SQLite store in `dir` as the conformance suite does,
+// checkpointing often so that tests exercise checkpoints.
+Result<std::unique_ptr<UsageStore>> OpenTestSqliteStore(const std::string& dir, const Clock* clock);
+
 // Every backend the conformance suite covers: "Sqlite" and "SqliteReopenEachStep".
 std::vector<StoreFactory> AllStoreFactories();
 
