@@ -184,12 +184,13 @@ UsageIndex::Partition& UsageIndex::PartitionFor(std::string_view subscription_id
 }
 
 Status UsageIndex::Publish(std::span<const IndexedRecord> records) {
-  TALLY_RETURN_IF_ERROR(PublishWithoutMerging(records));
+  TALLY_RETURN_IF_ERROR(AddToDedup(records));
+  TALLY_RETURN_IF_ERROR(PublishRows(records));
   MergePending();
   return Status::Ok();
 }
 
-Status UsageIndex::PublishWithoutMerging(std::span<const IndexedRecord> records) {
+Status UsageIndex::AddToDedup(std::span<const IndexedRecord> records) {
   if (records.empty()) return Status::Ok();
   // Check the whole batch first so that a bad one changes nothing.
   uint64_t prev = dedup_size_;
@@ -205,7 +206,7 @@ Status UsageIndex::PublishWithoutMerging(std::span<const IndexedRecord> records)
     prev = r.seq;
   }
 
-  // The dedup arrays are read only by this (the writer) thread, so they need no lock.
+  // The dedup arrays are read only by this (the dedup) thread, so they need no lock.
   for (const IndexedRecord& r : records) {
     while (dedup_size_ < r.seq) {
       uint64_t ordinal = dedup_size_;
@@ -219,7 +220,13 @@ Status UsageIndex::PublishWithoutMerging(std::span<const IndexedRecord> records)
       ++dedup_size_;
     }
   }
+  dedup_bytes_.store(dedup_chunks_.size() * (sizeof(DedupEntry) << kChunkBits) + slots_.size() * 4,
+                     std::memory_order_relaxed);
+  return Status::Ok();
+}
 
+Status UsageIndex::PublishRows(std::span<const IndexedRecord> records) {
+  if (records.empty()) return Status::Ok();
   std::vector<Partition*>& touched = merge_candidates_;
   {
     std::unique_lock lock(mu_);
@@ -386,7 +393,7 @@ IndexStats UsageIndex::GetStats() const {
   s.subscriptions = partitions_.size();
   s.instances = instances_.size();
   s.meters = meters_.size();
-  uint64_t bytes = dedup_chunks_.size() * (sizeof(DedupEntry) << kChunkBits) + slots_.size() * 4;
+  uint64_t bytes = dedup_bytes_.load(std::memory_order_relaxed);
   // Hash map nodes and buckets: about 48 bytes an entry.
   for (const auto& [id, p] : partitions_) bytes += p->MemoryBytes() + 48;
   bytes +=

@@ -23,13 +23,15 @@
 //     rows are views. Instance IDs are assigned in seq order of first use, so a rebuild gives
 //     every instance the same ID again and continuation cursors stay valid.
 //
-// Owner: the store that feeds it. Thread-safety: Publish(), StartLoading(), FinishLoading() and
-// the dedup lookups (ForEachIdMatch) must be called from one thread at a time (the store's
-// writer thread; the dedup arrays and the merging of tails are done only by it). Aggregate(),
+// Owner: the store that feeds it. Thread-safety: the dedup side (Reserve, AddToDedup,
+// ForEachIdMatch) is used by one thread at a time (the store's writer), and the publishing side
+// (PublishRows, MergePending, SetMeterSpelling, StartLoading, FinishLoading) by one thread at
+// a time (the store's publisher), which may be a different one; Publish() is both. Aggregate(),
 // GetStats() and the other const methods may be called from any thread at any time: they take
-// a shared lock; Publish() takes it exclusively only while it appends or swaps in merged rows.
+// a shared lock; publishing takes it exclusively only while it appends or swaps in merged rows.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -98,11 +100,16 @@ class UsageIndex {
   // before. Fails (and adds nothing further) when a seq is out of order or beyond kMaxSeq, or a
   // properties text is damaged (DataLoss): callers treat any failure as fatal for writes.
   Status Publish(std::span<const IndexedRecord> records);
-  // Publish() in two steps: the records are visible to queries and dedup once the first
-  // returns; the second merges the tails that have grown large enough into their sorted rows
-  // (see above), which can take milliseconds, so a store may answer its writers in between.
-  // Until MergePending() runs, queries merely sort a larger tail.
-  Status PublishWithoutMerging(std::span<const IndexedRecord> records);
+  // Publish() in three steps, which a store may run on two threads:
+  //   - AddToDedup (the dedup thread) files the records' recordId and content hashes, so that
+  //     ForEachIdMatch finds them from then on, before queries see them;
+  //   - PublishRows (the publishing thread) makes them visible to queries, in the same order;
+  //   - MergePending (the publishing thread) merges the tails that have grown large enough into
+  //     their sorted rows (see above), which can take milliseconds, so a store may answer its
+  //     writers in between. Until it runs, queries merely sort a larger tail.
+  // AddToDedup checks the order and limits; PublishRows fails only on damaged properties text.
+  Status AddToDedup(std::span<const IndexedRecord> records);
+  Status PublishRows(std::span<const IndexedRecord> records);
   void MergePending();
 
   // Bulk loading (rebuilding on open): between the two calls Publish leaves every published
@@ -111,8 +118,8 @@ class UsageIndex {
   void StartLoading();
   void FinishLoading();
 
-  // Calls visit(content_hash, seq) for every stored record whose recordId hash is `id_hash`
-  // (usually none or one). Writer thread only.
+  // Calls visit(content_hash, seq) for every record added to the dedup table whose recordId hash
+  // is `id_hash` (usually none or one). The dedup thread only.
   template <typename Visit>
   void ForEachIdMatch(uint64_t id_hash, Visit&& visit) const;
 
@@ -164,7 +171,7 @@ class UsageIndex {
   struct TailScan;
   struct Emitter;
 
-  // Dedup (writer thread only).
+  // Dedup (the dedup thread only).
   void DedupInsert(uint32_t ordinal, uint64_t id_hash);
   void FileSlot(uint32_t ordinal, uint64_t id_hash);
   void DedupGrow(size_t min_slots);
@@ -175,7 +182,7 @@ class UsageIndex {
   Result<uint32_t> InternInstance(const IndexedRecord& r);
   Partition& PartitionFor(std::string_view subscription_id);
 
-  // Writer thread, without holding mu_: merges the partition's tail into its sorted rows
+  // Publishing thread, without holding mu_: merges the partition's tail into its sorted rows
   // (built under the shared lock, swapped in under the exclusive lock).
   void MergeTail(Partition& p);
 
@@ -185,13 +192,14 @@ class UsageIndex {
   Status EmitPartition(const Partition& p, const AggregateQuery& q, uint64_t as_of,
                        const domain::AggregateKey* cursor, Emitter& out) const;
 
-  // --- dedup: touched only by the publishing thread ---
+  // --- dedup: touched only by the dedup thread (dedup_bytes_ is read by GetStats) ---
   static constexpr size_t kChunkBits = 16;
   std::vector<std::unique_ptr<DedupEntry[]>> dedup_chunks_;
   uint64_t dedup_size_ = 0;      // entries, = last ordinal + 1
   std::vector<uint32_t> slots_;  // 0 = empty, else ordinal + 1
   size_t slot_mask_ = 0;
   uint64_t slot_count_ = 0;  // occupied slots
+  std::atomic<uint64_t> dedup_bytes_{0};
   bool loading_ = false;
   // Partitions published to since the last MergePending() (publishing thread only).
   std::vector<Partition*> merge_candidates_;

@@ -104,12 +104,13 @@ void SqliteStore::WriterLoop() {
     queue_.clear();
     lock.unlock();
 
-    // Consecutive appends share one transaction; a metadata write runs on its own, in order.
-    // Callers are answered as soon as their commit is published; the work that can wait
-    // (merging index tails, checkpoints) runs after, while the next jobs queue up.
+    // Consecutive appends share one transaction; a metadata write runs on its own, in order,
+    // once the publisher has answered every group before it. A committed group of appends goes
+    // to the publisher, which answers its callers while this thread commits the next group.
     size_t i = 0;
     while (i < jobs.size()) {
       if (jobs[i]->kind == Job::Kind::kMeta) {
+        DrainPublisher();
         ProcessMeta(*jobs[i]);
         FinishJobs(std::span<Job* const>(jobs).subspan(i, 1));
         ++i;
@@ -119,13 +120,75 @@ void SqliteStore::WriterLoop() {
       while (j < jobs.size() && jobs[j]->kind == Job::Kind::kAppend) ++j;
       const auto group = std::span<Job* const>(jobs).subspan(i, j - i);
       ProcessAppends(group);
-      FinishJobs(group);
-      index_.MergePending();
+      to_publish_.jobs.assign(group.begin(), group.end());
+      const bool new_metadata =
+          !to_publish_.new_meters.empty() || !to_publish_.new_subscriptions.empty();
+      HandToPublisher(to_publish_);
+      if (new_metadata) DrainPublisher();
       i = j;
     }
     MaybeCheckpoint();
     lock.lock();
   }
+  lock.unlock();
+  DrainPublisher();
+}
+
+void SqliteStore::HandToPublisher(PublishWork& work) {
+  std::unique_lock lock(publish_mu_);
+  publish_cv_.wait(lock, [&] { return !publish_full_; });
+  std::swap(publish_slot_, work);
+  work.Clear();
+  publish_full_ = true;
+  publish_cv_.notify_all();
+}
+
+void SqliteStore::DrainPublisher() {
+  std::unique_lock lock(publish_mu_);
+  publish_cv_.wait(lock, [&] { return !publish_full_ && !publish_merging_; });
+}
+
+void SqliteStore::PublisherLoop() {
+  std::unique_lock lock(publish_mu_);
+  while (true) {
+    publish_cv_.wait(lock, [&] { return publish_stop_ || (publish_full_ && !publish_hold_); });
+    if (!publish_full_) break;  // stopping, and nothing left to answer
+    // The writer does not touch the slot while it is full, so it is read without the lock.
+    lock.unlock();
+    Publish(publish_slot_);
+    lock.lock();
+    publish_full_ = false;
+    publish_merging_ = true;
+    publish_cv_.notify_all();
+    lock.unlock();
+    // Merging tails that grew large can take milliseconds; the callers already have answers
+    // and the writer may hand over the next group meanwhile.
+    index_.MergePending();
+    lock.lock();
+    publish_merging_ = false;
+    publish_cv_.notify_all();
+  }
+}
+
+void SqliteStore::Publish(PublishWork& work) {
+  // The index first (its own lock), then the metadata caches.
+  Status published_ok = index_.PublishRows(work.records);
+  if (!work.new_meters.empty() || !work.new_subscriptions.empty()) {
+    std::unique_lock lock(meta_mu_);
+    for (auto& m : work.new_meters) {
+      std::string key = domain::MeterKey(m.id);
+      meters_.emplace(std::move(key), std::move(m));
+    }
+    for (auto& sub : work.new_subscriptions) subscriptions_.emplace(sub.id, std::move(sub));
+    if (!work.new_subscriptions.empty()) ForgetDirectTenants();
+  }
+  if (!published_ok.ok()) {
+    // The records are durable but the index cannot show them; reopening rebuilds it.
+    MarkFailed(published_ok);
+  }
+  // The records view the callers' batches, which die once they are answered.
+  work.records.clear();
+  FinishJobs(work.jobs);
 }
 
 void SqliteStore::FinishJobs(std::span<Job* const> jobs) {
@@ -319,8 +382,8 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
   // them here needs no lock. Records of a batch mostly come in runs of one subscription and
   // meter, so each record is first compared with the one before.
   std::unordered_map<std::string, MeterRef> new_meter_refs;  // node-stable, like meter_refs_
-  std::vector<domain::Meter> new_meters;
-  std::vector<domain::Subscription> new_subscriptions;
+  std::vector<domain::Meter>& new_meters = to_publish_.new_meters;
+  std::vector<domain::Subscription>& new_subscriptions = to_publish_.new_subscriptions;
   meter_of_.resize(accepted_.size());
   const UtcTime now = clock_.Now();
   const domain::UsageRecord* previous = nullptr;
@@ -424,19 +487,24 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
       job->outcome = AppendOutcome{};
     }
     accepted_.clear();
+    new_meters.clear();
+    new_subscriptions.clear();
     return;
   }
   last_seq_ = first_seq + accepted_.size() - 1;
   ++commits_since_checkpoint_;
 
-  // Publish: the index first (its own lock), then the metadata caches. Tails that grew large
-  // are merged by WriterLoop once the callers have been answered.
-  published_.resize(accepted_.size());
+  // The records go to the dedup table now, so that the next group finds them, and to queries
+  // when the publisher takes the group. The views point into the callers' batches (alive until
+  // they are answered, after publishing) and into meter_refs_ nodes (kept until a metadata
+  // write, which waits for the publisher).
+  std::vector<IndexedRecord>& published = to_publish_.records;
+  published.resize(accepted_.size());
   for (size_t k = 0; k < accepted_.size(); ++k) {
     const Accepted& a = accepted_[k];
     const domain::UsageRecord& r = *a.record;
     const RecordTexts& t = a.job->texts[a.index];
-    IndexedRecord& x = published_[k];
+    IndexedRecord& x = published[k];
     x.seq = first_seq + k;
     x.reported_time = ReportedTime::FromMicros(a.reported_us);
     x.usage_start = r.usage_start;
@@ -456,23 +524,13 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
             : std::nullopt;
     x.quantity = r.quantity;
   }
-  Status published_ok = index_.PublishWithoutMerging(published_);
-  // The views point into the callers' batches, which die once they are answered.
-  published_.clear();
   accepted_.clear();
   meter_refs_.merge(new_meter_refs);
-  if (!new_meters.empty() || !new_subscriptions.empty()) {
-    std::unique_lock lock(meta_mu_);
-    for (auto& m : new_meters) {
-      std::string key = domain::MeterKey(m.id);
-      meters_.emplace(std::move(key), std::move(m));
-    }
-    for (auto& sub : new_subscriptions) subscriptions_.emplace(sub.id, std::move(sub));
-    if (!new_subscriptions.empty()) ForgetDirectTenants();
-  }
-  if (!published_ok.ok()) {
-    // The records are durable but the index cannot show them; reopening rebuilds it.
-    MarkFailed(published_ok);
+  if (Status filed = index_.AddToDedup(published); !filed.ok()) {
+    // The records are durable but cannot be indexed; reopening rebuilds the index. The group
+    // is still answered (it is committed), but nothing is published from now on.
+    MarkFailed(filed);
+    published.clear();
   }
 }
 

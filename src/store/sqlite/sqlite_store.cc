@@ -33,6 +33,13 @@ Status FailNextCommitsForTesting(UsageStore& store, int n) {
   return Status::Ok();
 }
 
+Status HoldPublisherForTesting(UsageStore& store, bool hold) {
+  auto* s = dynamic_cast<sqlite::SqliteStore*>(&store);
+  if (s == nullptr) return InvalidArgument("HoldPublisherForTesting needs a SQLite store");
+  s->HoldPublisher(hold);
+  return Status::Ok();
+}
+
 namespace sqlite {
 
 Result<domain::UsageRecord> ReadRecordColumns(Statement& q, int first) {
@@ -141,6 +148,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions&
                                 "reported_time_us FROM usage_records WHERE seq > ? ORDER BY seq "
                                 "LIMIT ?"));
 
+  store->publisher_ = std::thread([s = store.get()] { s->PublisherLoop(); });
   store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
 }
@@ -152,7 +160,15 @@ SqliteStore::~SqliteStore() {
       stopping_ = true;
     }
     queue_cv_.notify_all();
-    writer_.join();
+    writer_.join();  // the writer drains the publisher before it returns
+  }
+  if (publisher_.joinable()) {
+    {
+      std::lock_guard lock(publish_mu_);
+      publish_stop_ = true;
+    }
+    publish_cv_.notify_all();
+    publisher_.join();
   }
   // Close the reader first so that the writer connection is the last one and checkpoints the
   // WAL into the database as it closes.

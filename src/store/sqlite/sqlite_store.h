@@ -39,5 +39,8 @@ Result<std::unique_ptr<UsageStore>> OpenSqliteStore(const SqliteStoreOptions& op
 // rolled back and the store then refuses writes). InvalidArgument unless `store` was made by
 // OpenSqliteStore.
 Status FailNextCommitsForTesting(UsageStore& store, int n);
+// While held, the store's publisher leaves committed groups unpublished and unanswered, so a
+// test can make the writer commit the next group meanwhile. Release it before closing.
+Status HoldPublisherForTesting(UsageStore& store, bool hold);
 
 }  // namespace tally::store

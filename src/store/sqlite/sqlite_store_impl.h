@@ -9,8 +9,14 @@
 //     which needs concurrent writers/checkpointers on several connections.
 //   - Callers enqueue Jobs and wait; the writer takes every queued job at once, so concurrent
 //     appends share one COMMIT (group commit).
-//   - The metadata caches and the index's dedup table are mutated only by the writer thread;
-//     readers take meta_mu_ (shared) / the index's own lock.
+//   - Pipeline: once a group's COMMIT has returned (durable), the writer files its records in
+//     the index's dedup table and hands the group to the publisher thread, which makes the
+//     records visible to queries, answers the group's callers and merges index tails, while
+//     the writer goes on with the next group. At most one group waits for the publisher. A
+//     group that registers meters or subscriptions, and every metadata write, first waits for
+//     the publisher to be idle, so the metadata caches and meter_refs_ never change under it.
+//   - The metadata caches are mutated by the writer thread, or by the publisher while the
+//     writer waits for it; readers take meta_mu_ (shared) / the index's own lock.
 //   - reader_db_ (read-only, guarded by reader_mu_) serves ListRecords.
 #pragma once
 
@@ -111,6 +117,11 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   Status ReplayWebhookDelivery(int64_t id, UtcTime when) override;
 
   void FailNextCommits(int n) { fail_commits_.store(n); }
+  void HoldPublisher(bool hold) {
+    std::lock_guard lock(publish_mu_);
+    publish_hold_ = hold;
+    publish_cv_.notify_all();
+  }
 
  private:
   // Where a record's encoded text columns sit in its job's `text`.
@@ -165,8 +176,31 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
     std::string spelling;
   };
 
+  // A committed group on its way to the publisher: its records become visible to queries and
+  // the caches learn its new meters and subscriptions; then every job is answered. `jobs`
+  // also holds the group's refused and failed jobs, so callers are answered in order.
+  struct PublishWork {
+    std::vector<Job*> jobs;
+    std::vector<IndexedRecord> records;  // views into the jobs' batches and meter_refs_
+    std::vector<domain::Meter> new_meters;
+    std::vector<domain::Subscription> new_subscriptions;
+    void Clear() {
+      jobs.clear();
+      records.clear();
+      new_meters.clear();
+      new_subscriptions.clear();
+    }
+  };
+
   // Writer thread (sqlite_append.cc).
   void WriterLoop();
+  // Waits until the publisher's slot is free, then hands it `work` (left empty).
+  void HandToPublisher(PublishWork& work);
+  // Waits until the publisher has answered every group handed to it.
+  void DrainPublisher();
+  // Publisher thread.
+  void PublisherLoop();
+  void Publish(PublishWork& work);
   // Marks the jobs done and wakes their callers; the jobs must not be touched afterwards.
   void FinishJobs(std::span<Job* const> jobs);
   void ProcessAppends(std::span<Job* const> jobs);
@@ -222,7 +256,7 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   std::vector<uint32_t> group_slots_;  // open addressing by recordId hash: position + 1
   std::vector<uint64_t> candidates_;
   std::vector<const MeterRef*> meter_of_;
-  std::vector<IndexedRecord> published_;
+  PublishWork to_publish_;  // the group being committed
   // Meter IDs as sent -> how they are stored, for meters the store knows (built-in or
   // registered); dropped on every metadata write, which may rename one.
   std::unordered_map<std::string, MeterRef> meter_refs_;
@@ -251,6 +285,16 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   std::deque<Job*> queue_;
   bool stopping_ = false;
   std::thread writer_;
+
+  // The publisher's one-group slot.
+  std::mutex publish_mu_;
+  std::condition_variable publish_cv_;
+  PublishWork publish_slot_;
+  bool publish_full_ = false;     // publish_slot_ holds a group not yet answered
+  bool publish_merging_ = false;  // the publisher is merging index tails
+  bool publish_stop_ = false;
+  bool publish_hold_ = false;  // HoldPublisherForTesting
+  std::thread publisher_;
 
   mutable std::mutex health_mu_;
   std::optional<Status> failure_;
