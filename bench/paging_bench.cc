@@ -5,13 +5,15 @@
 //
 //   tally_bench_paging tally   the real HttpServer (TLS, self-signed certificate made with the
 //                              openssl command) + ApiService over the data set's store, in this
-//                              process; C++ clients (api::HttpClient, Beast + OpenSSL, one
-//                              keep-alive connection each):
+//                              process; C++ clients (TlsPageClient: blocking OpenSSL with
+//                              read-ahead, one keep-alive connection each; see
+//                              tls_page_client.h for why not api::HttpClient):
 //                              1. one client follows nextLink through the whole operator query
 //                                 (Default Provider, every tenant, Hourly): aggregates/s end to
 //                                 end, server RSS at the first page, its peak and at the end;
 //                              2. one client reads random pages of that query: p50/p99;
-//                              3. 16 clients read random pages at once: p50/p99.
+//                              3. 16 clients read random pages at once: p50/p99; and again
+//                                 with api::HttpClient (Beast) clients, for comparison.
 //   tally_bench_paging pg      a private PostgreSQL 15 with the same records (COPY), the same
 //                              query as keyset pagination: GROUP BY the aggregate key,
 //                              HAVING key > last, ORDER BY key LIMIT 1000, for the first
@@ -22,10 +24,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -41,6 +46,7 @@
 #include "pg_baseline.h"
 #include "query/usage_query.h"
 #include "store/sqlite/sqlite_store.h"
+#include "tls_page_client.h"
 
 namespace tally::bench {
 namespace {
@@ -150,10 +156,26 @@ int Tally(const Dataset& d) {
   const api::HeaderList headers = {{"Authorization", "Bearer " + s.token}};
   api::HttpClientOptions client_options;
   client_options.ca_file = s.ca_file;
-  auto make_client = [&] {
-    auto c = api::HttpClient::Make(s.base_url, client_options);
+  const int port = server->port();
+  const std::vector<std::string> header_lines = {"Authorization: Bearer " + s.token};
+  // A connected client as a function that GETs one target.
+  using Getter = std::function<Result<PageResponse>(const std::string&)>;
+  auto make_client = [&](bool beast = false) -> Getter {
+    if (beast) {
+      auto c = api::HttpClient::Make(s.base_url, client_options);
+      if (!c.ok()) Die("client", c.status());
+      std::shared_ptr<api::HttpClient> client = std::move(c).value();
+      return [client, &headers](const std::string& target) -> Result<PageResponse> {
+        TALLY_ASSIGN_OR_RETURN(auto answer, client->Send(api::Method::kGet, target, headers, {}));
+        return PageResponse{answer.status, std::move(answer.body)};
+      };
+    }
+    auto c = TlsPageClient::Connect(port, s.ca_file);
     if (!c.ok()) Die("client", c.status());
-    return std::move(c).value();
+    std::shared_ptr<TlsPageClient> client = std::move(c).value();
+    return [client, &header_lines](const std::string& target) {
+      return client->Get(target, header_lines);
+    };
   };
   Note("server " + s.base_url + " (TLS), operator query of provider " + provider->id +
        " over the whole window, Hourly");
@@ -168,7 +190,7 @@ int Tally(const Dataset& d) {
   size_t aggregates = 0;
   const int reps = static_cast<int>(EnvInt("TALLY_BENCH_PAGING_REPS", 3));
   for (int rep = 0; rep < reps; ++rep) {
-    auto client = make_client();
+    Getter get = make_client();
     std::string target = s.first_target;
     size_t count = 0;
     size_t pages = 0;
@@ -176,7 +198,7 @@ int Tally(const Dataset& d) {
     while (!target.empty()) {
       if (rep == 0) targets.push_back(target);
       Stopwatch one;
-      auto answer = client->Send(api::Method::kGet, target, headers, {});
+      auto answer = get(target);
       if (!answer.ok()) Die("page", answer.status());
       if (answer->status != 200) Die("page", Internal("HTTP " + std::to_string(answer->status) +
                                                       ": " + answer->body.substr(0, 300)));
@@ -207,7 +229,7 @@ int Tally(const Dataset& d) {
 
   // 2 and 3. Random pages of that query, by 1 and 16 clients.
   const int samples = static_cast<int>(EnvInt("TALLY_BENCH_PAGE_SAMPLES", 400));
-  auto random_pages = [&](int clients) {
+  auto random_pages = [&](int clients, bool beast = false) {
     std::vector<double> latencies;
     std::mutex mu;
     std::vector<std::thread> threads;
@@ -215,15 +237,15 @@ int Tally(const Dataset& d) {
     Stopwatch wall;
     for (int c = 0; c < clients; ++c) {
       threads.emplace_back([&, c] {
-        auto client = make_client();
+        Getter get = make_client(beast);
         std::mt19937_64 rng(static_cast<uint64_t>(c) * 7919 + 1);
         std::uniform_int_distribution<size_t> pick(0, targets.size() - 1);
         // One warm-up request opens the connection (the TLS handshake is not a page).
-        (void)client->Send(api::Method::kGet, targets[0], headers, {});
+        (void)get(targets[0]);
         std::vector<double> mine;
         for (int i = 0; i < per_client; ++i) {
           Stopwatch one;
-          auto answer = client->Send(api::Method::kGet, targets[pick(rng)], headers, {});
+          auto answer = get(targets[pick(rng)]);
           if (!answer.ok() || answer->status != 200) {
             Die("random page", answer.ok() ? Internal("HTTP " + std::to_string(answer->status))
                                            : answer.status());
@@ -245,6 +267,9 @@ int Tally(const Dataset& d) {
   std::vector<double> many = random_pages(kConcurrentClients);
   Report("paging.page_16clients_p50_ms", Percentile(many, 50), "ms", Goal::kAtMost, 25);
   Report("paging.page_16clients_p99_ms", Percentile(many, 99), "ms", Goal::kAtMost, 100);
+  std::vector<double> many_beast = random_pages(kConcurrentClients, /*beast=*/true);
+  Report("paging.page_16clients_beast_client_p50_ms", Percentile(many_beast, 50), "ms");
+  Report("paging.page_16clients_beast_client_p99_ms", Percentile(many_beast, 99), "ms");
 
   std::ofstream(FiguresPath(d), std::ios::trunc) << Median(rates) << "\n";
   server->Stop();
@@ -317,6 +342,8 @@ int Postgres(const Dataset& d) {
 int main(int argc, char** argv) {
   using namespace tally::bench;
   const std::string mode = argc > 1 ? argv[1] : "";
+  // A connection the server closed is an error the clients report, not a reason to die.
+  std::signal(SIGPIPE, SIG_IGN);
   const Dataset d = LoadDataset();
   if (mode == "tally") return Tally(d);
   if (mode == "pg") return Postgres(d);

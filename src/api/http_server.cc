@@ -1,6 +1,9 @@
 #include "api/http_server.h"
 
 #include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -310,12 +313,32 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     const bool again = keep_alive && !server_.stopping.load();
     message->keep_alive(again);
     ExpiresAfter(server_.options.body_timeout);
-    http::async_write(stream_, *message,
-                      [self = this->shared_from_this(), message, again](ErrorCode ec, size_t) {
-                        if (ec || !again) return self->Close();
-                        self->ReadHeader();
-                      });
+    const bool corked = Cork(message->body().size());
+    http::async_write(stream_, *message, [self = this->shared_from_this(), message, again,
+                                          corked](ErrorCode ec, size_t) {
+      if (corked) self->Uncork();
+      if (ec || !again) return self->Close();
+      self->ReadHeader();
+    });
   }
+
+  // TLS writes a large answer one 16 KiB record (one send) at a time, and each send wakes the
+  // client. Corking the socket lets the kernel send full segments instead, waking the client a
+  // few times per answer. Uncorking sends what is left at once.
+  bool Cork(size_t body_size) {
+    if constexpr (!kTls) {
+      return false;
+    } else {
+      if (body_size < kCorkAbove) return false;
+      const int on = 1;
+      return ::setsockopt(Socket().native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0;
+    }
+  }
+  void Uncork() {
+    const int off = 0;
+    (void)::setsockopt(Socket().native_handle(), IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+  }
+  static constexpr size_t kCorkAbove = 64 * 1024;
 
   using Finish = std::function<void(ErrorCode)>;
 
