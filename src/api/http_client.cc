@@ -42,6 +42,8 @@ http::verb ToVerb(Method m) {
 
 }  // namespace
 
+constexpr size_t kReadBufferBytes = 64 * 1024;
+
 struct HttpClient::Impl {
   std::string scheme;  // "http" or "https"
   std::string host;
@@ -102,6 +104,9 @@ struct HttpClient::Impl {
     if (ec) return Unavailable("sending the request failed: " + ec.message());
     http::response_parser<http::string_body> parser;
     parser.body_limit(size_t{1} << 30);
+    // Beast reads at most the buffer's free capacity at a time (512 bytes at first): give it
+    // room for 64 KiB reads, or a large answer takes a thousand reads.
+    buffer.reserve(kReadBufferBytes);
     http::read(s, buffer, parser, ec);
     if (ec) return Unavailable("reading the response failed: " + ec.message());
     auto& message = parser.get();
