@@ -14,7 +14,9 @@
 //
 // TALLY_BENCH_INGEST_RECORDS: records posted (default 2,000,000, at most a fifth of the store
 // for small runs); TALLY_BENCH_PG_RECORDS: how many of those batches PostgreSQL gets (default
-// 300,000: at its rate the rest would add minutes and not change the rate).
+// 300,000: at its rate the rest would add minutes and not change the rate);
+// TALLY_BENCH_CHECKPOINT_WAL_MIB: the durable runs' WAL checkpoint threshold (default: the
+// store's, 64 MiB), to see what the checkpoints cost the ack latency.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -175,6 +177,10 @@ int Durable(const Dataset& d) {
   store::SqliteStoreOptions so;
   so.data_dir = dir;
   so.clock = &clock;
+  so.checkpoint_wal_bytes = static_cast<uint64_t>(EnvInt(
+                                "TALLY_BENCH_CHECKPOINT_WAL_MIB",
+                                static_cast<int64_t>(so.checkpoint_wal_bytes >> 20)))
+                            << 20;
   sw.Restart();
   auto opened = store::OpenSqliteStore(so);
   if (!opened.ok()) Die("open store", opened.status());
