@@ -19,23 +19,12 @@ const char kMeterB[] = "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5";
 
 Decimal D(const char* text) { return *Decimal::Parse(text); }
 
-class BillingStoreConformance : public ::testing::TestWithParam<bool> {
+class BillingStoreConformance : public ReopeningStoreTest {
  protected:
-  void SetUp() override { Open(); }
-
-  void Open() {
-    store_.reset();
-    auto s = OpenTestSqliteStore(dir_.path(), &clock_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-    ASSERT_NE(store_->Billing(), nullptr);
-  }
+  BillingStoreConformance() : ReopeningStoreTest(UtcTime{(kHour0 + 1000) * kMicrosPerHour}) {}
 
   // The billing side, after a reopen when the test runs in that mode.
-  BillingStore& Billing() {
-    if (GetParam()) Open();
-    return *store_->Billing();
-  }
+  BillingStore& Billing() { return *Step().Billing(); }
 
   static StoredInvoice Draft(const std::string& sub, const std::string& period, uint64_t seq,
                              const std::string& total) {
@@ -54,10 +43,6 @@ class BillingStoreConformance : public ::testing::TestWithParam<bool> {
     inv.created = UtcTime{1000};
     return inv;
   }
-
-  TempDir dir_;
-  FakeClockForTesting clock_{UtcTime{(kHour0 + 1000) * kMicrosPerHour}};
-  std::unique_ptr<UsageStore> store_;
 };
 
 TEST_P(BillingStoreConformance, RateCardReimportReplacesTheCardOfItsKey) {

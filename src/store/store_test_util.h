@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "common/clock.h"
 #include "domain/usage_record.h"
 #include "store/usage_store.h"
@@ -41,6 +43,34 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// A fixture over the test SQLite store of a fresh directory, for suites that run each test
+// twice: as is (GetParam() false) and closing and reopening the store before every step
+// (true), so that what a step checks was read back from disk.
+class ReopeningStoreTest : public ::testing::TestWithParam<bool> {
+ protected:
+  explicit ReopeningStoreTest(UtcTime now) : clock_(now) {}
+  void SetUp() override { Open(); }
+
+  // Closes the store (if open) and opens it again.
+  void Open() {
+    store_.reset();
+    auto s = OpenTestSqliteStore(dir_.path(), &clock_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+    ASSERT_NE(store_->Billing(), nullptr);
+    ASSERT_NE(store_->Webhooks(), nullptr);
+  }
+  // The store for the next step: reopened first when the test runs in that mode.
+  UsageStore& Step() {
+    if (GetParam()) Open();
+    return *store_;
+  }
+
+  TempDir dir_;
+  FakeClockForTesting clock_;
+  std::unique_ptr<UsageStore> store_;
 };
 
 // A GUID-shaped subscription ID derived from n (distinct n give distinct, ordered IDs).

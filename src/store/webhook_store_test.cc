@@ -11,27 +11,13 @@ namespace {
 
 const char kMeterA[] = "F271A8A388C44D93956A063E1D2FA80B";
 
-class WebhookStoreConformance : public ::testing::TestWithParam<bool> {
+class WebhookStoreConformance : public ReopeningStoreTest {
  protected:
-  void SetUp() override { Open(); }
-
-  void Open() {
-    store_.reset();
-    auto s = OpenTestSqliteStore(dir_.path(), &clock_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-    ASSERT_NE(store_->Webhooks(), nullptr);
-  }
+  WebhookStoreConformance() : ReopeningStoreTest(UtcTime{1'000'000}) {}
 
   // The webhook and billing sides, after a reopen when the test runs in that mode.
-  WebhookStore& Webhooks() {
-    if (GetParam()) Open();
-    return *store_->Webhooks();
-  }
-  BillingStore& Billing() {
-    if (GetParam()) Open();
-    return *store_->Billing();
-  }
+  WebhookStore& Webhooks() { return *Step().Webhooks(); }
+  BillingStore& Billing() { return *Step().Billing(); }
 
   int64_t AddEndpoint(const std::string& url, std::vector<std::string> events = {"invoice.finalized"}) {
     WebhookEndpoint e;
@@ -61,10 +47,6 @@ class WebhookStoreConformance : public ::testing::TestWithParam<bool> {
     Status s = Billing().FinalizeInvoice(sub, period, 1, when);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
-
-  TempDir dir_;
-  FakeClockForTesting clock_{UtcTime{1'000'000}};
-  std::unique_ptr<UsageStore> store_;
 };
 
 TEST_P(WebhookStoreConformance, EndpointsRoundTripAndRemovedOnesAreNotListed) {
