@@ -169,12 +169,25 @@ CREATE TABLE webhook_attempts (
 );
 )sql";
 
+// Version 5: usage is appended as record blocks (store/record_block.h), one row per commit
+// group: SQLite's per-row cost, not the bytes, limited the writer. Rows written into
+// usage_records by versions 1-4 stay there and are read as before; every seq in usage_blocks
+// is greater than every seq in usage_records.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE usage_blocks (
+  first_seq     INTEGER PRIMARY KEY,           -- seq of the block's first record
+  record_count  INTEGER NOT NULL CHECK (record_count > 0),
+  data          BLOB NOT NULL                  -- the records of seq first_seq .. + count - 1
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema: usage_records, meters, subscriptions, api_keys, settings", kV1},
     {2, "customers and their subscriptions", kV2},
     {3, "pricing and chargeback: rate_cards, subscription_pricing, invoices", kV3},
     {4, "webhooks: webhook_endpoints, webhook_events, webhook_deliveries, webhook_attempts",
      kV4},
+    {5, "usage appended as record blocks: usage_blocks", kV5},
 };
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include <span>
 #include <unordered_map>
 
-#include "store/properties_codec.h"
 #include "store/sqlite/sqlite_store_impl.h"
 
 namespace tally::store::sqlite {
@@ -23,38 +22,12 @@ Result<AppendOutcome> SqliteStore::AppendUsage(const std::vector<domain::UsageRe
   job.kind = Job::Kind::kAppend;
   job.records = &records;
   job.now = now;
-  // Hashing and encoding the text columns are the bulk of the per-record CPU work; do them on
+  // Hashing and encoding the records are the bulk of the per-record CPU work; do them on
   // the caller's thread so that concurrent callers work in parallel and the writer only probes,
   // inserts and commits. Encoding records that turn out to be duplicates is wasted, but cheap.
   job.id_hashes.resize(records.size());
-  job.content_hashes.resize(records.size());
-  job.texts.resize(records.size());
-  job.text.reserve(records.size() * 64);
-  for (size_t i = 0; i < records.size(); ++i) {
-    const domain::UsageRecord& r = records[i];
-    job.id_hashes[i] = RecordIdHash(r.record_id);
-    job.content_hashes[i] = domain::ContentHash(r);
-    RecordTexts& t = job.texts[i];
-    std::string& text = job.text;
-    t.quantity_begin = static_cast<uint32_t>(text.size());
-    r.quantity.AppendTo(text);
-    t.quantity_end = static_cast<uint32_t>(text.size());
-    t.tags_begin = t.tags_end = UINT32_MAX;
-    if (r.tags) {
-      t.tags_begin = static_cast<uint32_t>(text.size());
-      AppendPropertiesText(text, *r.tags);
-      t.tags_end = static_cast<uint32_t>(text.size());
-    }
-    t.info_begin = t.info_end = UINT32_MAX;
-    if (r.additional_info) {
-      t.info_begin = static_cast<uint32_t>(text.size());
-      AppendPropertiesText(text, *r.additional_info);
-      t.info_end = static_cast<uint32_t>(text.size());
-    }
-  }
-  if (job.text.size() >= UINT32_MAX) {
-    return InvalidArgument("the batch's text is too large; split it into smaller batches");
-  }
+  for (size_t i = 0; i < records.size(); ++i) job.id_hashes[i] = RecordIdHash(records[i].record_id);
+  TALLY_RETURN_IF_ERROR(job.encoding.Encode(records, now));
   RunOnWriter(job);
   if (!job.status.ok()) return job.status;
   return std::move(job.outcome);
@@ -265,11 +238,29 @@ void SqliteStore::ProcessMeta(Job& job) {
 }
 
 Result<domain::UsageRecord> SqliteStore::LoadRecordForWriter(uint64_t seq) {
+  std::optional<domain::UsageRecord> found;
+  Statement& block = select_block_;
+  block.BindInt64(1, static_cast<int64_t>(seq));
+  auto from_block = [&]() -> Status {
+    TALLY_ASSIGN_OR_RETURN(bool row, block.Step());
+    if (!row) return Status::Ok();
+    return VisitBlockRecords(block, seq, [&](uint64_t, const BlockRecord& b) -> Result<bool> {
+      TALLY_ASSIGN_OR_RETURN(found, ToUsageRecord(b));
+      return false;
+    });
+  };
+  Status s = from_block();
+  block.Reset();
+  TALLY_RETURN_IF_ERROR(s);
+  if (found) return *std::move(found);
+
+  // Not in a block: a row written by versions 1-4.
   Statement& q = select_record_;
   q.BindInt64(1, static_cast<int64_t>(seq));
   auto body = [&]() -> Result<domain::UsageRecord> {
     TALLY_ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return DataLoss("usage record seq " + std::to_string(seq) + " is indexed but missing");
+    if (!row)
+      return DataLoss("usage record seq " + std::to_string(seq) + " is indexed but missing");
     return ReadRecordColumns(q, 0);
   };
   auto r = body();
@@ -319,7 +310,7 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
     for (size_t i = 0; i < records.size() && job_error.ok(); ++i) {
       const domain::UsageRecord& r = records[i];
       const uint64_t id_hash = job->id_hashes[i];
-      const uint64_t content_hash = job->content_hashes[i];
+      const uint64_t content_hash = job->encoding.content_hash(i);
       Verdict verdict = Verdict::kNew;
       bool decided = false;
       if (int64_t pos = FindInGroup(id_hash, r.record_id); pos >= 0) {
@@ -351,12 +342,15 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
         }
       }
       switch (verdict) {
-        case Verdict::kDuplicate: ++out.duplicates; break;
-        case Verdict::kConflict: out.conflicts.push_back({i, r.record_id}); break;
+        case Verdict::kDuplicate:
+          ++out.duplicates;
+          break;
+        case Verdict::kConflict:
+          out.conflicts.push_back({i, r.record_id});
+          break;
         case Verdict::kNew: {
           int64_t reported = r.reported_time ? r.reported_time->micros() : job->now.micros();
-          accepted_.push_back(
-              {&r, job, static_cast<uint32_t>(i), id_hash, content_hash, reported});
+          accepted_.push_back({&r, job, static_cast<uint32_t>(i), id_hash, content_hash, reported});
           AddToGroup(static_cast<uint32_t>(accepted_.size() - 1));
           break;
         }
@@ -403,9 +397,8 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
         ref.spelling = known_meter->id;
       } else {
         known = false;
-        auto same = std::find_if(new_meters.begin(), new_meters.end(), [&](const auto& m) {
-          return domain::MeterKey(m.id) == ref.key;
-        });
+        auto same = std::find_if(new_meters.begin(), new_meters.end(),
+                                 [&](const auto& m) { return domain::MeterKey(m.id) == ref.key; });
         if (same == new_meters.end()) {
           domain::Meter m;
           m.id = r.meter_id;
@@ -434,46 +427,8 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
     previous = &r;
   }
 
-  auto view = [](const Accepted& a, uint32_t b, uint32_t e) {
-    return std::string_view(a.job->text).substr(b, e - b);
-  };
   const uint64_t first_seq = last_seq_ + 1;
-  auto write = [&]() -> Status {
-    TALLY_RETURN_IF_ERROR(writer_db_.Exec("BEGIN IMMEDIATE"));
-    Statement& ins = insert_record_;
-    for (size_t k = 0; k < accepted_.size(); ++k) {
-      const Accepted& a = accepted_[k];
-      const domain::UsageRecord& r = *a.record;
-      const RecordTexts& t = a.job->texts[a.index];
-      ins.BindInt64(1, static_cast<int64_t>(first_seq + k));
-      ins.BindText(2, r.record_id);
-      ins.BindText(3, r.subscription_id);
-      ins.BindText(4, meter_of_[k]->spelling);
-      ins.BindText(5, r.resource_uri);
-      ins.BindText(6, r.location);
-      ins.BindInt64(7, r.usage_start.hours());
-      ins.BindText(8, view(a, t.quantity_begin, t.quantity_end));
-      if (t.tags_begin != UINT32_MAX) {
-        ins.BindText(9, view(a, t.tags_begin, t.tags_end));
-      } else {
-        ins.BindNull(9);
-      }
-      if (t.info_begin != UINT32_MAX) {
-        ins.BindText(10, view(a, t.info_begin, t.info_end));
-      } else {
-        ins.BindNull(10);
-      }
-      ins.BindInt64(11, a.reported_us);
-      ins.BindInt64(12, static_cast<int64_t>(a.content_hash));
-      TALLY_RETURN_IF_ERROR(ins.Run());
-    }
-    for (const domain::Meter& m : new_meters) TALLY_RETURN_IF_ERROR(InsertMeter(m));
-    for (const domain::Subscription& sub : new_subscriptions) {
-      TALLY_RETURN_IF_ERROR(InsertSubscription(sub));
-    }
-    return Commit();
-  };
-  Status s = write();
+  Status s = WriteGroup(first_seq, jobs);
   if (!s.ok()) {
     // Commit() already rolled back a failed COMMIT; roll back a failed INSERT here. Whether the
     // data reached the disk is now in doubt, so stop accepting writes rather than guess.
@@ -503,7 +458,6 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
   for (size_t k = 0; k < accepted_.size(); ++k) {
     const Accepted& a = accepted_[k];
     const domain::UsageRecord& r = *a.record;
-    const RecordTexts& t = a.job->texts[a.index];
     IndexedRecord& x = published[k];
     x.seq = first_seq + k;
     x.reported_time = ReportedTime::FromMicros(a.reported_us);
@@ -515,13 +469,8 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
     x.meter_id = meter_of_[k]->spelling;
     x.resource_uri = r.resource_uri;
     x.location = r.location;
-    x.tags_text = t.tags_begin != UINT32_MAX
-                      ? std::optional<std::string_view>(view(a, t.tags_begin, t.tags_end))
-                      : std::nullopt;
-    x.additional_info_text =
-        t.info_begin != UINT32_MAX
-            ? std::optional<std::string_view>(view(a, t.info_begin, t.info_end))
-            : std::nullopt;
+    x.tags_text = a.job->encoding.tags_text(a.index);
+    x.additional_info_text = a.job->encoding.additional_info_text(a.index);
     x.quantity = r.quantity;
   }
   accepted_.clear();
@@ -532,6 +481,40 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
     MarkFailed(filed);
     published.clear();
   }
+}
+
+Status SqliteStore::WriteGroup(uint64_t first_seq, std::span<Job* const> jobs) {
+  // accepted_ lists each job's accepted records in batch order, job after job.
+  block_.Clear();
+  size_t k = 0;
+  for (const Job* job : jobs) {
+    const size_t count = job->status.ok() ? job->outcome.accepted : 0;
+    if (count == 0) continue;
+    if (k + count > accepted_.size() || accepted_[k].job != job) break;  // reported below
+    const BatchEncoding& batch = job->encoding;
+    block_.BeginBatch(batch, count);
+    if (count == batch.size()) {
+      block_.AddAll(batch);
+      k += count;
+    } else {
+      for (const size_t end = k + count; k < end; ++k) block_.Add(batch, accepted_[k].index);
+    }
+  }
+  if (k != accepted_.size()) {
+    return Internal("the group's block does not match its accepted records (" + std::to_string(k) +
+                    " of " + std::to_string(accepted_.size()) + ")");
+  }
+  TALLY_RETURN_IF_ERROR(writer_db_.Exec("BEGIN IMMEDIATE"));
+  Statement& ins = insert_block_;
+  ins.BindInt64(1, static_cast<int64_t>(first_seq));
+  ins.BindInt64(2, static_cast<int64_t>(accepted_.size()));
+  ins.BindBlob(3, block_.bytes());
+  TALLY_RETURN_IF_ERROR(ins.Run());
+  for (const domain::Meter& m : to_publish_.new_meters) TALLY_RETURN_IF_ERROR(InsertMeter(m));
+  for (const domain::Subscription& sub : to_publish_.new_subscriptions) {
+    TALLY_RETURN_IF_ERROR(InsertSubscription(sub));
+  }
+  return Commit();
 }
 
 }  // namespace tally::store::sqlite

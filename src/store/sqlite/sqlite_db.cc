@@ -40,6 +40,13 @@ void Statement::BindText(int index, std::string_view v) {
   if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
 }
 
+void Statement::BindBlob(int index, std::string_view bytes) {
+  // A null data pointer would bind NULL rather than an empty blob.
+  const char* data = bytes.data() != nullptr ? bytes.data() : "";
+  int rc = sqlite3_bind_blob64(stmt_, index, data, bytes.size(), SQLITE_STATIC);
+  if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
+}
+
 void Statement::BindNull(int index) {
   int rc = sqlite3_bind_null(stmt_, index);
   if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
@@ -49,8 +56,8 @@ Status Statement::Error(int rc) const {
   sqlite3* db = sqlite3_db_handle(stmt_);
   std::string sql = sqlite3_sql(stmt_) != nullptr ? sqlite3_sql(stmt_) : "";
   if (sql.size() > 60) sql = sql.substr(0, 60) + "...";
-  return FromCode(rc, std::string(sqlite3_errmsg(db)) + " (code " + std::to_string(rc) +
-                          ") in \"" + sql + "\"");
+  return FromCode(rc, std::string(sqlite3_errmsg(db)) + " (code " + std::to_string(rc) + ") in \"" +
+                          sql + "\"");
 }
 
 Result<bool> Statement::Step() {
@@ -80,6 +87,12 @@ std::string_view Statement::ColumnText(int col) const {
   return {p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
 }
 
+std::string_view Statement::ColumnBlob(int col) const {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+  if (p == nullptr) return {};
+  return {p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
+}
+
 Database& Database::operator=(Database&& o) noexcept {
   if (this != &o) {
     sqlite3_close_v2(db_);
@@ -103,8 +116,8 @@ Result<Database> Database::Open(const std::string& path, int flags) {
 }
 
 Status Database::Error(std::string_view what, int rc) const {
-  return FromCode(rc, std::string(what) + ": " + sqlite3_errmsg(db_) + " (code " +
-                          std::to_string(rc) + ")");
+  return FromCode(
+      rc, std::string(what) + ": " + sqlite3_errmsg(db_) + " (code " + std::to_string(rc) + ")");
 }
 
 Status Database::Exec(const std::string& sql) {

@@ -32,6 +32,7 @@ class Statement {
   // stay valid until the statement is reset. A bind failure is reported by the next Step().
   void BindInt64(int index, int64_t v);
   void BindText(int index, std::string_view v);
+  void BindBlob(int index, std::string_view bytes);
   void BindNull(int index);
 
   // true: a row is available; false: the statement is done.
@@ -45,6 +46,7 @@ class Statement {
   bool ColumnIsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   // Valid until the next Step() or Reset().
   std::string_view ColumnText(int col) const;
+  std::string_view ColumnBlob(int col) const;
 
  private:
   friend class Database;

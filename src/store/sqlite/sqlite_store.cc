@@ -120,11 +120,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions&
     return Status::Ok();
   };
   Database& w = store->writer_db_;
-  TALLY_RETURN_IF_ERROR(prepare(store->insert_record_, w,
-                                "INSERT INTO usage_records (seq, record_id, subscription_id, "
-                                "meter_id, resource_uri, location, usage_start_hour, quantity, "
-                                "tags, additional_info, reported_time_us, content_hash) "
-                                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
+  TALLY_RETURN_IF_ERROR(prepare(store->insert_block_, w,
+                                "INSERT INTO usage_blocks (first_seq, record_count, data) "
+                                "VALUES (?,?,?)"));
+  TALLY_RETURN_IF_ERROR(prepare(store->select_block_, w,
+                                "SELECT first_seq, record_count, data FROM usage_blocks "
+                                "WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1"));
   TALLY_RETURN_IF_ERROR(prepare(store->select_record_, w,
                                 "SELECT record_id, subscription_id, meter_id, resource_uri, "
                                 "location, usage_start_hour, quantity, tags, additional_info, "
@@ -139,14 +140,18 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions&
                                 "VALUES (?,?,?,?,?,?,?,?)"));
 
   // The read connection is opened after the writer has set WAL mode and migrated.
-  TALLY_ASSIGN_OR_RETURN(store->reader_db_,
-                         Database::Open(store->db_path_, SQLITE_OPEN_READONLY));
+  TALLY_ASSIGN_OR_RETURN(store->reader_db_, Database::Open(store->db_path_, SQLITE_OPEN_READONLY));
   TALLY_RETURN_IF_ERROR(store->reader_db_.Exec("PRAGMA busy_timeout = 10000"));
   TALLY_RETURN_IF_ERROR(prepare(store->list_records_, store->reader_db_,
                                 "SELECT seq, record_id, subscription_id, meter_id, resource_uri, "
                                 "location, usage_start_hour, quantity, tags, additional_info, "
                                 "reported_time_us FROM usage_records WHERE seq > ? ORDER BY seq "
                                 "LIMIT ?"));
+  // From the block that holds seq ?1 (or the first after it) on.
+  TALLY_RETURN_IF_ERROR(prepare(store->list_blocks_, store->reader_db_,
+                                "SELECT first_seq, record_count, data FROM usage_blocks WHERE "
+                                "first_seq >= coalesce((SELECT max(first_seq) FROM usage_blocks "
+                                "WHERE first_seq <= ?1), 0) ORDER BY first_seq"));
 
   store->publisher_ = std::thread([s = store.get()] { s->PublisherLoop(); });
   store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
@@ -173,8 +178,10 @@ SqliteStore::~SqliteStore() {
   // Close the reader first so that the writer connection is the last one and checkpoints the
   // WAL into the database as it closes.
   list_records_ = Statement();
+  list_blocks_ = Statement();
   reader_db_ = Database();
-  insert_record_ = Statement();
+  insert_block_ = Statement();
+  select_block_ = Statement();
   select_record_ = Statement();
   insert_meter_ = Statement();
   insert_subscription_ = Statement();
@@ -206,12 +213,12 @@ Status SqliteStore::OpenFiles() {
     }
     char buf[32] = {};
     ssize_t n = pread(lock_fd_, buf, sizeof(buf) - 1, 0);
-    std::string pid = n > 0 ? std::string(TrimSpace(std::string_view(buf, static_cast<size_t>(n))))
-                            : "unknown";
+    std::string pid =
+        n > 0 ? std::string(TrimSpace(std::string_view(buf, static_cast<size_t>(n)))) : "unknown";
     close(lock_fd_);
     lock_fd_ = -1;
-    return Unavailable("data directory " + dir + " is in use by another tally process (pid " +
-                       pid + ")");
+    return Unavailable("data directory " + dir + " is in use by another tally process (pid " + pid +
+                       ")");
   }
   std::string pid = std::to_string(getpid()) + "\n";
   if (ftruncate(lock_fd_, 0) != 0 ||
@@ -229,12 +236,12 @@ Status SqliteStore::OpenFiles() {
   }
   mode = Statement();
   // The writer checkpoints explicitly (MaybeCheckpoint); no connection checkpoints on its own.
-  TALLY_RETURN_IF_ERROR(writer_db_.Exec(
-      "PRAGMA synchronous = FULL;"
-      "PRAGMA wal_autocheckpoint = 0;"
-      "PRAGMA journal_size_limit = 67108864;"
-      "PRAGMA cache_size = -65536;"
-      "PRAGMA busy_timeout = 10000;"));
+  TALLY_RETURN_IF_ERROR(
+      writer_db_.Exec("PRAGMA synchronous = FULL;"
+                      "PRAGMA wal_autocheckpoint = 0;"
+                      "PRAGMA journal_size_limit = 67108864;"
+                      "PRAGMA cache_size = -65536;"
+                      "PRAGMA busy_timeout = 10000;"));
   // The WAL's size is followed through its frame count after each commit (the file itself
   // keeps its largest size up to journal_size_limit, so its length says little).
   TALLY_ASSIGN_OR_RETURN(int64_t page_size, writer_db_.QueryInt64("PRAGMA page_size"));
@@ -377,8 +384,11 @@ Status SqliteStore::LoadMetadata() {
 
 Status SqliteStore::RebuildIndex() {
   // Whatever SQLite has committed is the truth: the index is re-derived from it, in seq order.
-  TALLY_ASSIGN_OR_RETURN(int64_t max_seq,
-                         writer_db_.QueryInt64("SELECT coalesce(max(seq), 0) FROM usage_records"));
+  TALLY_ASSIGN_OR_RETURN(
+      int64_t max_seq,
+      writer_db_.QueryInt64("SELECT max((SELECT coalesce(max(seq), 0) FROM usage_records), "
+                            "coalesce((SELECT first_seq + record_count - 1 FROM usage_blocks "
+                            "ORDER BY first_seq DESC LIMIT 1), 0))"));
   index_.Reserve(static_cast<uint64_t>(max_seq) + static_cast<uint64_t>(max_seq) / 4);
   // Sort each subscription's rows once at the end instead of merging as they arrive.
   index_.StartLoading();
@@ -446,6 +456,54 @@ Status SqliteStore::RebuildIndex() {
     if (chunk.size() == kChunk) TALLY_RETURN_IF_ERROR(flush());
   }
   if (!chunk.empty()) TALLY_RETURN_IF_ERROR(flush());
+
+  // Then the blocks, each published straight from its bytes.
+  TALLY_ASSIGN_OR_RETURN(Statement blocks,
+                         writer_db_.Prepare("SELECT first_seq, record_count, data FROM "
+                                            "usage_blocks ORDER BY first_seq"));
+  std::map<std::string, MeterRef, std::less<>> meters;  // by the meter ID as stored
+  const MeterRef* meter = nullptr;
+  std::string_view meter_as_stored;
+  Status loaded = ForEachRow(blocks, [&]() -> Status {
+    meter = nullptr;  // the views of the last block are gone
+    TALLY_RETURN_IF_ERROR(
+        VisitBlockRecords(blocks, 0, [&](uint64_t seq, const BlockRecord& b) -> Result<bool> {
+          if (meter == nullptr || b.meter_id != meter_as_stored) {
+            auto it = meters.find(b.meter_id);
+            if (it == meters.end()) {
+              MeterRef ref{domain::MeterKey(b.meter_id), SpellingOf(std::string(b.meter_id))};
+              it = meters.emplace(std::string(b.meter_id), std::move(ref)).first;
+            }
+            meter = &it->second;
+            meter_as_stored = b.meter_id;
+          }
+          IndexedRecord r;
+          r.seq = seq;
+          r.reported_time = b.reported_time;
+          r.usage_start = b.usage_start;
+          r.id_hash = RecordIdHash(b.record_id);
+          r.content_hash = b.content_hash;
+          r.subscription_id = b.subscription_id;
+          r.meter_key = meter->key;
+          r.meter_id = meter->spelling;
+          r.resource_uri = b.resource_uri;
+          r.location = b.location;
+          r.tags_text = b.tags_text;
+          r.additional_info_text = b.additional_info_text;
+          auto quantity = Decimal::Parse(b.quantity_text);
+          if (!quantity.ok()) {
+            return DataLoss("usage record seq " + std::to_string(seq) +
+                            " has a damaged quantity: " + quantity.status().message());
+          }
+          r.quantity = *quantity;
+          chunk.push_back(r);
+          return true;
+        }));
+    Status s = index_.Publish(chunk);
+    chunk.clear();
+    return s;
+  });
+  TALLY_RETURN_IF_ERROR(loaded);
   index_.FinishLoading();
 #ifdef __GLIBC__
   // The rebuild freed much of the heap it used (the unsorted rows, read buffers); glibc keeps
@@ -479,23 +537,42 @@ Result<std::vector<StoredRecord>> SqliteStore::ListRecords(uint64_t after_seq, s
   std::vector<StoredRecord> out;
   if (limit == 0) return out;
   std::lock_guard lock(reader_mu_);
-  Statement& q = list_records_;
-  q.BindInt64(1, static_cast<int64_t>(std::min<uint64_t>(after_seq, INT64_MAX)));
-  q.BindInt64(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
-  auto body = [&]() -> Status {
-    while (true) {
-      TALLY_ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) return Status::Ok();
-      StoredRecord s;
-      s.seq = static_cast<uint64_t>(q.ColumnInt64(0));
-      TALLY_ASSIGN_OR_RETURN(s.record, ReadRecordColumns(q, 1));
-      s.reported_time = ReportedTime::FromMicros(q.ColumnInt64(10));
-      out.push_back(std::move(s));
-    }
-  };
-  Status st = body();
-  q.Reset();
-  if (!st.ok()) return st;
+  // Rows written by versions 1-4 first: their seqs precede every block's.
+  Statement& rows = list_records_;
+  rows.BindInt64(1, static_cast<int64_t>(std::min<uint64_t>(after_seq, INT64_MAX)));
+  rows.BindInt64(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  TALLY_RETURN_IF_ERROR(ForEachRow(rows, [&]() -> Status {
+    StoredRecord s;
+    s.seq = static_cast<uint64_t>(rows.ColumnInt64(0));
+    TALLY_ASSIGN_OR_RETURN(s.record, ReadRecordColumns(rows, 1));
+    s.reported_time = ReportedTime::FromMicros(rows.ColumnInt64(10));
+    out.push_back(std::move(s));
+    return Status::Ok();
+  }));
+  if (out.size() < limit) {
+    const uint64_t from = out.empty() ? after_seq + 1 : out.back().seq + 1;
+    Statement& blocks = list_blocks_;
+    blocks.BindInt64(1, static_cast<int64_t>(std::min<uint64_t>(from, INT64_MAX)));
+    auto body = [&]() -> Status {
+      while (out.size() < limit) {
+        TALLY_ASSIGN_OR_RETURN(bool row, blocks.Step());
+        if (!row) break;
+        TALLY_RETURN_IF_ERROR(VisitBlockRecords(
+            blocks, from, [&](uint64_t seq, const BlockRecord& b) -> Result<bool> {
+              StoredRecord s;
+              s.seq = seq;
+              TALLY_ASSIGN_OR_RETURN(s.record, ToUsageRecord(b));
+              s.reported_time = b.reported_time;
+              out.push_back(std::move(s));
+              return out.size() < limit;
+            }));
+      }
+      return Status::Ok();
+    };
+    Status st = body();
+    blocks.Reset();
+    TALLY_RETURN_IF_ERROR(st);
+  }
   std::shared_lock meta(meta_mu_);
   for (StoredRecord& s : out) s.record.meter_id = SpellingOf(s.record.meter_id);
   return out;
@@ -528,12 +605,11 @@ Status SqliteStore::SaveMeter(const domain::Meter& meter) {
   domain::Meter m = meter;
   m.source = domain::MeterSource::kCustom;
   std::string key = domain::MeterKey(m.id);
-  return RunMetaWrite(
-      [this, m]() -> Status { return InsertMeter(m); },
-      [this, m, key] {
-        meters_[key] = m;
-        index_.SetMeterSpelling(key, m.id);
-      });
+  return RunMetaWrite([this, m]() -> Status { return InsertMeter(m); },
+                      [this, m, key] {
+                        meters_[key] = m;
+                        index_.SetMeterSpelling(key, m.id);
+                      });
 }
 
 Result<std::vector<domain::Subscription>> SqliteStore::ListSubscriptions() {
@@ -562,12 +638,11 @@ Status SqliteStore::SaveSubscription(const domain::Subscription& subscription) {
   domain::Subscription s = subscription;
   s.id = AsciiLower(s.id);
   s.provider_id = AsciiLower(s.provider_id);
-  return RunMetaWrite(
-      [this, s]() -> Status { return InsertSubscription(s); },
-      [this, s] {
-        subscriptions_[s.id] = s;
-        ForgetDirectTenants();
-      });
+  return RunMetaWrite([this, s]() -> Status { return InsertSubscription(s); },
+                      [this, s] {
+                        subscriptions_[s.id] = s;
+                        ForgetDirectTenants();
+                      });
 }
 
 Result<std::shared_ptr<const std::vector<std::string>>> SqliteStore::DirectTenantIds(
@@ -711,7 +786,8 @@ Status SqliteStore::SaveCustomer(const domain::Customer& customer) {
     }
     return Status::Ok();
   };
-  return RunMetaWrite(write, [this, c] { customers_[c.id] = c; }, check);
+  return RunMetaWrite(
+      write, [this, c] { customers_[c.id] = c; }, check);
 }
 
 Result<std::vector<domain::Customer>> SqliteStore::ListCustomers() {

@@ -27,13 +27,14 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <span>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "store/record_block.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/usage_index.h"
@@ -44,6 +45,33 @@ namespace tally::store::sqlite {
 // usage_start_hour, quantity, tags, additional_info of the current row of `q`, starting at
 // column `first`.
 Result<domain::UsageRecord> ReadRecordColumns(Statement& q, int first);
+
+// Decodes the block in the current row of `q` (columns first_seq, record_count, data) and
+// calls visit(seq, const BlockRecord&) -> Result<bool> for each of its records with seq >=
+// `from`, until visit answers false. The views die at the next Step() of `q`. DataLoss when
+// the block is damaged or does not hold record_count records.
+template <typename Visit>
+Status VisitBlockRecords(const Statement& q, uint64_t from, Visit&& visit) {
+  const auto first_seq = static_cast<uint64_t>(q.ColumnInt64(0));
+  const auto count = static_cast<uint64_t>(q.ColumnInt64(1));
+  TALLY_ASSIGN_OR_RETURN(RecordBlockReader reader, RecordBlockReader::Open(q.ColumnBlob(2)));
+  BlockRecord record;
+  uint64_t seq = first_seq;
+  while (true) {
+    TALLY_ASSIGN_OR_RETURN(bool decoded, reader.Next(record));
+    if (!decoded) break;
+    if (seq >= from) {
+      TALLY_ASSIGN_OR_RETURN(bool more, visit(seq, record));
+      if (!more) return Status::Ok();
+    }
+    ++seq;
+  }
+  if (seq - first_seq != count) {
+    return DataLoss("the usage block at seq " + std::to_string(first_seq) + " holds " +
+                    std::to_string(seq - first_seq) + " records, not " + std::to_string(count));
+  }
+  return Status::Ok();
+}
 
 // Runs `q` to the end, calling row() for each row; resets `q` whatever happens.
 template <typename Row>
@@ -124,12 +152,6 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   }
 
  private:
-  // Where a record's encoded text columns sit in its job's `text`.
-  struct RecordTexts {
-    uint32_t quantity_begin, quantity_end;
-    uint32_t tags_begin, tags_end;  // begin == UINT32_MAX: absent
-    uint32_t info_begin, info_end;
-  };
   struct Job {
     enum class Kind { kAppend, kMeta } kind = Kind::kAppend;
     // kAppend. Everything but the verdicts is computed by the caller's thread, so that
@@ -137,9 +159,7 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
     const std::vector<domain::UsageRecord>* records = nullptr;
     ReportedTime now;
     std::vector<uint64_t> id_hashes;
-    std::vector<uint64_t> content_hashes;
-    std::string text;  // quantity, tags and additionalInfo column text of every record
-    std::vector<RecordTexts> texts;
+    BatchEncoding encoding;  // the records as they are stored
     AppendOutcome outcome;
     // kMeta: `write` runs inside a transaction on the writer connection; `publish` updates the
     // caches after the commit.
@@ -211,6 +231,9 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   void ProcessMeta(Job& job);
   // Loads the record stored under `seq` through the writer connection.
   Result<domain::UsageRecord> LoadRecordForWriter(uint64_t seq);
+  // Writes the group's accepted records as one block and its new meters and subscriptions,
+  // and commits.
+  Status WriteGroup(uint64_t first_seq, std::span<Job* const> jobs);
   // Inserts or replaces one row of `meters` (writer thread only).
   Status InsertMeter(const domain::Meter& m);
   // Inserts or replaces one row of `subscriptions` (writer thread only).
@@ -243,8 +266,9 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   int lock_fd_ = -1;
 
   Database writer_db_;
-  Statement insert_record_;
-  Statement select_record_;
+  Statement insert_block_;
+  Statement select_block_;   // the block holding a seq
+  Statement select_record_;  // a row of usage_records (versions 1-4) by seq
   Statement insert_meter_;
   Statement insert_subscription_;
   uint64_t last_seq_ = 0;  // writer thread
@@ -256,6 +280,7 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   std::vector<uint32_t> group_slots_;  // open addressing by recordId hash: position + 1
   std::vector<uint64_t> candidates_;
   std::vector<const MeterRef*> meter_of_;
+  RecordBlockBuilder block_;
   PublishWork to_publish_;  // the group being committed
   // Meter IDs as sent -> how they are stored, for meters the store knows (built-in or
   // registered); dropped on every metadata write, which may rename one.
@@ -263,7 +288,8 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
 
   std::mutex reader_mu_;
   Database reader_db_;
-  Statement list_records_;
+  Statement list_records_;  // usage_records rows (versions 1-4)
+  Statement list_blocks_;
 
   UsageIndex index_;
 
