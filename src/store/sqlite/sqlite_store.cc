@@ -229,6 +229,10 @@ Status SqliteStore::OpenFiles() {
   db_path_ = dir + "/tally.db";
   TALLY_ASSIGN_OR_RETURN(writer_db_,
                          Database::Open(db_path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  // 64 KiB pages for a new database (an existing one keeps its page size). Record blocks are
+  // large blobs, written and checkpointed page by page: 16 times fewer pages than SQLite's
+  // default 4 KiB make commits and checkpoints several times cheaper (docs/storage.md).
+  TALLY_RETURN_IF_ERROR(writer_db_.Exec("PRAGMA page_size = 65536"));
   TALLY_ASSIGN_OR_RETURN(Statement mode, writer_db_.Prepare("PRAGMA journal_mode = WAL"));
   TALLY_ASSIGN_OR_RETURN(bool row, mode.Step());
   if (!row || !EqualsIgnoreCase(mode.ColumnText(0), "wal")) {
