@@ -1,6 +1,9 @@
 #include "store/record_block.h"
 
+#include <zstd.h>
+
 #include <cstring>
+#include <memory>
 
 #include "common/hash.h"
 #include "store/properties_codec.h"
@@ -8,7 +11,11 @@
 namespace tally::store {
 namespace {
 
-constexpr char kFormat = 0x01;
+constexpr char kFormatPlain = 0x01;  // development builds only: read, never written
+constexpr char kFormatCompressed = 0x02;
+constexpr int kZstdLevel = 1;
+// A batch's payload is at most 4 GiB (Encode refuses more); a larger frame is damage.
+constexpr uint64_t kMaxPayload = uint64_t{1} << 32;
 constexpr size_t kRecentSlots = 1024;  // a power of two
 
 void PutVarint(std::string& out, uint64_t v) {
@@ -130,52 +137,114 @@ Status BatchEncoding::Encode(std::span<const domain::UsageRecord> records, Repor
     }
     entry_ends_.push_back(static_cast<uint32_t>(entries_.size()));
   }
+  payload_.clear();
+  PutBytes(payload_, strings_);
+  PutVarint(payload_, records.size());
+  payload_.append(entries_);
+  // One compression context per thread: creating one costs more than compressing a record.
+  // The frame carries a checksum of its content, so that damage is found, not decoded.
+  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx = [] {
+    std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> c(ZSTD_createCCtx(), &ZSTD_freeCCtx);
+    if (c != nullptr &&
+        (ZSTD_isError(ZSTD_CCtx_setParameter(c.get(), ZSTD_c_compressionLevel, kZstdLevel)) ||
+         ZSTD_isError(ZSTD_CCtx_setParameter(c.get(), ZSTD_c_checksumFlag, 1)))) {
+      c.reset();
+    }
+    return c;
+  }();
+  if (cctx == nullptr) return Internal("cannot create a zstd compression context");
+  compressed_.resize(ZSTD_compressBound(payload_.size()));
+  const size_t n = ZSTD_compress2(cctx.get(), compressed_.data(), compressed_.size(),
+                                  payload_.data(), payload_.size());
+  if (ZSTD_isError(n)) {
+    return Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+  }
+  compressed_.resize(n);
   return Status::Ok();
 }
 
 void RecordBlockBuilder::Clear() {
   bytes_.clear();
-  bytes_.push_back(kFormat);
+  bytes_.push_back(kFormatCompressed);
 }
 
-void RecordBlockBuilder::BeginBatch(const BatchEncoding& batch, size_t count) {
-  if (bytes_.empty()) bytes_.push_back(kFormat);
+void RecordBlockBuilder::AddBatch(const BatchEncoding& batch, std::span<const uint32_t> skipped) {
+  if (bytes_.empty()) bytes_.push_back(kFormatCompressed);
   PutVarint(bytes_, static_cast<uint64_t>(batch.now_us_));
-  PutBytes(bytes_, batch.strings_);
-  PutVarint(bytes_, count);
+  PutVarint(bytes_, skipped.size());
+  int64_t previous = -1;
+  for (uint32_t index : skipped) {
+    PutVarint(bytes_, static_cast<uint64_t>(index - previous));
+    previous = index;
+  }
+  PutBytes(bytes_, batch.compressed_);
 }
 
 Result<RecordBlockReader> RecordBlockReader::Open(std::string_view block) {
-  if (block.empty() || block[0] != kFormat) {
+  if (block.empty() || (block[0] != kFormatPlain && block[0] != kFormatCompressed)) {
     return Damaged("unknown format " +
                    (block.empty() ? std::string("(empty)")
                                   : std::to_string(static_cast<unsigned char>(block[0]))));
   }
-  return RecordBlockReader(block);
+  return RecordBlockReader(block, block[0]);
 }
 
 Status RecordBlockReader::StartSegment() {
   uint64_t now;
-  if (!GetVarint(block_, pos_, now) || !GetBytes(block_, pos_, strings_) ||
-      !GetVarint(block_, pos_, left_in_segment_) || left_in_segment_ == 0) {
-    return Damaged("truncated segment header");
-  }
+  if (!GetVarint(block_, pos_, now)) return Damaged("truncated segment header");
   now_us_ = static_cast<int64_t>(now);
+  skipped_.clear();
+  next_skip_ = 0;
+  std::string_view payload;
+  if (format_ == kFormatPlain) {
+    payload = block_.substr(pos_);
+  } else {
+    uint64_t skips;
+    if (!GetVarint(block_, pos_, skips) || skips > block_.size() - pos_) {
+      return Damaged("truncated skip list");
+    }
+    int64_t index = -1;
+    for (uint64_t i = 0; i < skips; ++i) {
+      uint64_t delta;
+      if (!GetVarint(block_, pos_, delta) || delta == 0 || delta > kMaxPayload) {
+        return Damaged("bad skip list");
+      }
+      index += static_cast<int64_t>(delta);
+      skipped_.push_back(static_cast<uint64_t>(index));
+    }
+    std::string_view frame;
+    if (!GetBytes(block_, pos_, frame)) return Damaged("truncated compressed payload");
+    const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > kMaxPayload) {
+      return Damaged("bad zstd frame header");
+    }
+    std::string& out = payloads_.emplace_back(size, '\0');
+    const size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
+    if (ZSTD_isError(n) || n != size) return Damaged("bad zstd frame");
+    payload = out;
+  }
+  size_t at = 0;
+  if (!GetBytes(payload, at, strings_) || !GetVarint(payload, at, entries_left_)) {
+    return Damaged("truncated segment payload");
+  }
+  if (entries_left_ <= skipped_.size() || (!skipped_.empty() && skipped_.back() >= entries_left_)) {
+    return Damaged("the skip list does not fit the segment's records");
+  }
+  entries_ = payload;
+  entry_pos_ = at;
+  entry_index_ = 0;
   return Status::Ok();
 }
 
-Result<bool> RecordBlockReader::Next(BlockRecord& out) {
-  if (left_in_segment_ == 0) {
-    if (pos_ == block_.size()) return false;
-    TALLY_RETURN_IF_ERROR(StartSegment());
-  }
+Status RecordBlockReader::DecodeEntry(BlockRecord& out) {
+  const std::string_view in = entries_;
+  size_t& pos = entry_pos_;
   uint64_t subscription, meter, uri, location, tags, info, hour, reported;
-  bool ok = GetBytes(block_, pos_, out.record_id) && GetVarint(block_, pos_, subscription) &&
-            GetVarint(block_, pos_, meter) && GetVarint(block_, pos_, uri) &&
-            GetVarint(block_, pos_, location) && GetVarint(block_, pos_, tags) &&
-            GetVarint(block_, pos_, info) && GetVarint(block_, pos_, hour) &&
-            GetBytes(block_, pos_, out.quantity_text) && GetVarint(block_, pos_, reported) &&
-            block_.size() - pos_ >= 8;
+  bool ok = GetBytes(in, pos, out.record_id) && GetVarint(in, pos, subscription) &&
+            GetVarint(in, pos, meter) && GetVarint(in, pos, uri) && GetVarint(in, pos, location) &&
+            GetVarint(in, pos, tags) && GetVarint(in, pos, info) && GetVarint(in, pos, hour) &&
+            GetBytes(in, pos, out.quantity_text) && GetVarint(in, pos, reported) &&
+            in.size() - pos >= 8;
   ok = ok && GetString(strings_, subscription, out.subscription_id) &&
        GetString(strings_, meter, out.meter_id) && GetString(strings_, uri, out.resource_uri) &&
        GetString(strings_, location, out.location);
@@ -197,12 +266,36 @@ Result<bool> RecordBlockReader::Next(BlockRecord& out) {
   out.reported_time = ReportedTime::FromMicros(reported == 0 ? now_us_ : UnZigZag(reported - 1));
   uint64_t h = 0;
   for (int b = 0; b < 8; ++b) {
-    h |= static_cast<uint64_t>(static_cast<unsigned char>(block_[pos_ + b])) << (8 * b);
+    h |= static_cast<uint64_t>(static_cast<unsigned char>(in[pos + b])) << (8 * b);
   }
-  pos_ += 8;
+  pos += 8;
   out.content_hash = h;
-  --left_in_segment_;
-  return true;
+  return Status::Ok();
+}
+
+Result<bool> RecordBlockReader::Next(BlockRecord& out) {
+  while (true) {
+    if (entries_left_ == 0) {
+      if (pos_ == block_.size()) return false;
+      TALLY_RETURN_IF_ERROR(StartSegment());
+    }
+    TALLY_RETURN_IF_ERROR(DecodeEntry(out));
+    const uint64_t index = entry_index_++;
+    --entries_left_;
+    if (entries_left_ == 0) {
+      // A plain segment's entries run on in the block; a compressed payload must end here.
+      if (format_ == kFormatPlain) {
+        pos_ += entry_pos_;
+      } else if (entry_pos_ != entries_.size()) {
+        return Damaged("bytes after the segment's last record");
+      }
+    }
+    if (next_skip_ < skipped_.size() && skipped_[next_skip_] == index) {
+      ++next_skip_;
+      continue;
+    }
+    return true;
+  }
 }
 
 Result<domain::UsageRecord> ToUsageRecord(const BlockRecord& b) {

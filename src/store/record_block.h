@@ -10,8 +10,12 @@
 //   - RecordBlockReader: decodes a block back into views of its bytes.
 //
 // Layout (all integers unsigned LEB128 varints unless said otherwise):
-//   block   := 0x01 (format) segment*
-//   segment := now_us  strings_size  strings  entry_count  entry*        -- one batch's records
+//   block   := 0x02 (format) segment*
+//   segment := now_us  skip_count  skip_delta*  size  zstd_frame      -- one batch's records
+//     the zstd frame (with a content checksum) holds the batch's payload; skip_delta: the indices
+//     of the batch's records that are not in the block (duplicates), ascending, each as the
+//     distance from the previous index + 1 (the first from -1)
+//   payload := strings_size  strings  entry_count  entry*
 //   strings := (size bytes)*              -- the batch's distinct texts, each referred to by
 //                                         --   its offset in `strings`
 //   entry   := id_size id  subscription meter resource_uri location      -- string offsets
@@ -19,11 +23,16 @@
 //              zigzag(usage_start_hour)  quantity_size quantity          -- exact decimal text
 //              reported                   -- 0 = the segment's now_us, else zigzag(µs) + 1
 //              content_hash               -- 8 bytes, little-endian
+// Format 0x01 (written only by a development build) has no compression and no skips:
+//   segment := now_us  payload.
 // The meter ID is kept as sent (readers map it to the catalog's spelling); tags and
-// additionalInfo are properties text (store/properties_codec.h).
+// additionalInfo are properties text (store/properties_codec.h). Compression (zstd level 1,
+// about 4x on usage records) is done by the caller with the encoding, so the writer only
+// concatenates, and the WAL, the checkpoints and the database carry a quarter of the bytes.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,8 +49,9 @@ namespace tally::store {
 // a resource's URI and location, the same tags) is stored once.
 class BatchEncoding {
  public:
-  // Encodes `records`; records without an explicit reported time get `now` when decoded.
-  // InvalidArgument when the batch's encoding would exceed 4 GiB.
+  // Encodes and compresses `records`; records without an explicit reported time get `now` when
+  // decoded. InvalidArgument when the batch's encoding would exceed 4 GiB; Internal when the
+  // compressor fails.
   Status Encode(std::span<const domain::UsageRecord> records, ReportedTime now);
 
   size_t size() const { return entry_ends_.size(); }
@@ -56,14 +66,12 @@ class BatchEncoding {
   // Appends `text` to strings_ unless an equal text is remembered; returns its offset.
   uint32_t Intern(std::string_view text);
   std::optional<std::string_view> TextAt(uint32_t ref) const;  // ref: offset + 1, 0 = absent
-  std::string_view entry(size_t i) const {
-    const uint32_t begin = i == 0 ? 0 : entry_ends_[i - 1];
-    return std::string_view(entries_).substr(begin, entry_ends_[i] - begin);
-  }
 
   int64_t now_us_ = 0;
   std::string strings_;
   std::string entries_;
+  std::string payload_;     // strings_ and entries_ as the payload, before compression
+  std::string compressed_;  // the payload's zstd frame
   std::vector<uint32_t> entry_ends_;
   std::vector<uint64_t> content_hashes_;
   std::vector<uint32_t> tags_, infos_;  // string offset + 1, 0 = absent
@@ -75,12 +83,9 @@ class BatchEncoding {
 class RecordBlockBuilder {
  public:
   void Clear();
-  // Starts the records of `batch`; exactly `count` (> 0) calls of Add must follow.
-  void BeginBatch(const BatchEncoding& batch, size_t count);
-  // Adds record i of the batch begun last.
-  void Add(const BatchEncoding& batch, size_t i) { bytes_.append(batch.entry(i)); }
-  // Adds every record of `batch`, begun with count == batch.size().
-  void AddAll(const BatchEncoding& batch) { bytes_.append(batch.entries_); }
+  // Adds the records of `batch` except those at the indices `skipped` (ascending; fewer than
+  // batch.size()).
+  void AddBatch(const BatchEncoding& batch, std::span<const uint32_t> skipped);
   std::string_view bytes() const { return bytes_; }
 
  private:
@@ -102,25 +107,36 @@ struct BlockRecord {
   uint64_t content_hash = 0;
 };
 
-// Reads a block's records in order. The block's bytes must outlive the reader and the views.
+// Reads a block's records in order. The views point into the block's bytes, which must
+// outlive the reader, or into the reader's own buffers: they stay valid while the reader lives.
 class RecordBlockReader {
  public:
   // DataLoss when the block is not in a known format.
   static Result<RecordBlockReader> Open(std::string_view block);
 
   // Decodes the next record into `out`: false after the last one; DataLoss when the block is
-  // damaged (a length or offset out of bounds, a truncated field).
+  // damaged (a length or offset out of bounds, a truncated field, a bad zstd frame).
   Result<bool> Next(BlockRecord& out);
 
  private:
-  explicit RecordBlockReader(std::string_view block) : block_(block), pos_(1) {}
+  RecordBlockReader(std::string_view block, char format)
+      : block_(block), format_(format), pos_(1) {}
   Status StartSegment();
+  Status DecodeEntry(BlockRecord& out);
 
   std::string_view block_;
-  size_t pos_;
+  char format_;
+  size_t pos_;  // in block_
+  // The current segment: its texts, and its entries (in block_ or in a decompressed payload).
+  std::deque<std::string> payloads_;
   std::string_view strings_;
+  std::string_view entries_;
+  size_t entry_pos_ = 0;
+  uint64_t entries_left_ = 0;
+  uint64_t entry_index_ = 0;
+  std::vector<uint64_t> skipped_;
+  size_t next_skip_ = 0;
   int64_t now_us_ = 0;
-  uint64_t left_in_segment_ = 0;
 };
 
 // Converts a decoded record (its meter as stored) into a UsageRecord: parses the quantity and

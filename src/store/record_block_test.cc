@@ -24,18 +24,26 @@ domain::UsageRecord Record(const std::string& id, const std::string& resource,
   return r;
 }
 
-std::vector<BlockRecord> DecodeAll(std::string_view block) {
+// The records of a block, and the reader whose buffers they view.
+struct Decoded {
+  std::optional<RecordBlockReader> reader;
+  std::vector<BlockRecord> records;
+};
+
+Decoded DecodeAll(std::string_view block) {
+  Decoded d;
   auto reader = RecordBlockReader::Open(block);
   EXPECT_TRUE(reader.ok()) << reader.status().ToString();
-  std::vector<BlockRecord> out;
+  if (!reader.ok()) return d;
+  d.reader.emplace(std::move(*reader));
   BlockRecord r;
   while (true) {
-    auto more = reader->Next(r);
+    auto more = d.reader->Next(r);
     EXPECT_TRUE(more.ok()) << more.status().ToString();
     if (!more.ok() || !*more) break;
-    out.push_back(r);
+    d.records.push_back(r);
   }
-  return out;
+  return d;
 }
 
 TEST(RecordBlock, RoundTripsEveryFieldOfTheAcceptedRecords) {
@@ -58,13 +66,12 @@ TEST(RecordBlock, RoundTripsEveryFieldOfTheAcceptedRecords) {
 
   RecordBlockBuilder block;
   block.Clear();
-  block.BeginBatch(e1, 2);  // record "a" was, say, a duplicate
-  block.Add(e1, 1);
-  block.Add(e1, 2);
-  block.BeginBatch(e2, 1);
-  block.AddAll(e2);
+  const uint32_t skip_first[] = {0};  // record "a" was, say, a duplicate
+  block.AddBatch(e1, skip_first);
+  block.AddBatch(e2, {});
 
-  std::vector<BlockRecord> got = DecodeAll(block.bytes());
+  const Decoded decoded = DecodeAll(block.bytes());
+  const std::vector<BlockRecord>& got = decoded.records;
   ASSERT_EQ(got.size(), 3u);
   const domain::UsageRecord* want[] = {&first[1], &first[2], &second[0]};
   for (size_t i = 0; i < got.size(); ++i) {
@@ -90,12 +97,80 @@ TEST(RecordBlock, StoresARepeatedTextOnce) {
   ASSERT_TRUE(e.Encode(batch, ReportedTime::FromMicros(0)).ok());
   RecordBlockBuilder block;
   block.Clear();
-  block.BeginBatch(e, batch.size());
-  block.AddAll(e);
-  // Per record: the recordId, four one-byte offsets, two absent properties, the hour, the
-  // quantity, the reported time and the 8-byte hash; the texts once.
+  block.AddBatch(e, {});
+  // Per record before compression: the recordId, four one-byte offsets, two absent
+  // properties, the hour, the quantity, the reported time and the 8-byte hash; the texts once.
   EXPECT_LT(block.bytes().size(), 1000u * 32 + 300);
-  EXPECT_EQ(DecodeAll(block.bytes()).size(), 1000u);
+  EXPECT_EQ(DecodeAll(block.bytes()).records.size(), 1000u);
+}
+
+TEST(RecordBlock, SkipsTheRecordsLeftOut) {
+  std::vector<domain::UsageRecord> batch;
+  for (int i = 0; i < 6; ++i) batch.push_back(Record("id-" + std::to_string(i), "vm1", "1"));
+  BatchEncoding e;
+  ASSERT_TRUE(e.Encode(batch, ReportedTime::FromMicros(0)).ok());
+  RecordBlockBuilder block;
+  block.Clear();
+  const uint32_t skipped[] = {0, 2, 3, 5};
+  block.AddBatch(e, skipped);
+  block.AddBatch(e, {});
+  const Decoded decoded = DecodeAll(block.bytes());
+  const std::vector<BlockRecord>& got = decoded.records;
+  std::vector<std::string> ids;
+  for (const BlockRecord& r : got) ids.emplace_back(r.record_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"id-1", "id-4", "id-0", "id-1", "id-2", "id-3", "id-4",
+                                           "id-5"}));
+}
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+// A block of format 1 (no compression): one segment of one record whose subscription offset
+// is `subscription_ref`.
+std::string PlainBlock(uint64_t subscription_ref) {
+  std::string strings;
+  for (std::string_view t : {"sub", "meter", "/subscriptions/sub/r", "local"}) {
+    PutVarint(strings, t.size());
+    strings.append(t);
+  }
+  std::string b(1, '\x01');
+  PutVarint(b, 7'000'000);  // now_us
+  PutVarint(b, strings.size());
+  b += strings;
+  PutVarint(b, 1);  // one entry
+  b += "\x02id";
+  PutVarint(b, subscription_ref);
+  PutVarint(b, 4);                  // meter
+  PutVarint(b, 10);                 // resource URI
+  PutVarint(b, 31);                 // location
+  b += std::string("\x00\x00", 2);  // no tags, no additionalInfo
+  PutVarint(b, 2 * 490'000);        // zigzag(hour)
+  b += "\x03"
+       "2.5";
+  b += std::string("\x00", 1);  // reported: now
+  b += std::string(8, '\x11');  // content hash
+  return b;
+}
+
+TEST(RecordBlock, ReadsTheUncompressedFormat) {
+  const std::string block = PlainBlock(0);
+  const Decoded decoded = DecodeAll(block);
+  const std::vector<BlockRecord>& got = decoded.records;
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].record_id, "id");
+  EXPECT_EQ(got[0].subscription_id, "sub");
+  EXPECT_EQ(got[0].meter_id, "meter");
+  EXPECT_EQ(got[0].resource_uri, "/subscriptions/sub/r");
+  EXPECT_EQ(got[0].location, "local");
+  EXPECT_EQ(got[0].usage_start, UsageHour::FromHours(490'000));
+  EXPECT_EQ(got[0].quantity_text, "2.5");
+  EXPECT_EQ(got[0].reported_time, ReportedTime::FromMicros(7'000'000));
+  EXPECT_EQ(got[0].content_hash, 0x1111111111111111u);
 }
 
 TEST(RecordBlock, RefusesDamagedBlocks) {
@@ -104,8 +179,7 @@ TEST(RecordBlock, RefusesDamagedBlocks) {
   ASSERT_TRUE(e.Encode(batch, ReportedTime::FromMicros(0)).ok());
   RecordBlockBuilder builder;
   builder.Clear();
-  builder.BeginBatch(e, 2);
-  builder.AddAll(e);
+  builder.AddBatch(e, {});
   const std::string good(builder.bytes());
 
   auto status_of = [](std::string_view block) -> Status {
@@ -120,24 +194,30 @@ TEST(RecordBlock, RefusesDamagedBlocks) {
   };
   EXPECT_TRUE(status_of(good).ok());
   EXPECT_EQ(status_of("").code(), StatusCode::kDataLoss);
-  EXPECT_EQ(status_of("\x02" + good.substr(1)).code(), StatusCode::kDataLoss);
+  EXPECT_EQ(status_of("\x03" + good.substr(1)).code(), StatusCode::kDataLoss);
   // Every truncation inside a segment is caught, never read past the end. (The format byte
   // alone is a block of no records; the store checks each block's record count.)
   for (size_t n = 2; n < good.size(); ++n) {
     SCOPED_TRACE(n);
     EXPECT_EQ(status_of(good.substr(0, n)).code(), StatusCode::kDataLoss);
   }
-  // A text offset past the end of the batch's texts: the first entry starts with its recordId
-  // (size 1, 'a') and the subscription's offset (0).
-  std::string bad = good;
-  const size_t entry =
-      bad.find(std::string("\x01"
-                           "a\x00",
-                           3));
-  ASSERT_NE(entry, std::string::npos);
-  bad.replace(entry + 2, 1, "\xFF\x7F");  // offset 16383
-
-  EXPECT_EQ(status_of(bad).code(), StatusCode::kDataLoss);
+  // A flipped bit anywhere in the compressed payload fails its checksum or its decoding.
+  for (size_t i = good.size() - 20; i < good.size(); ++i) {
+    SCOPED_TRACE(i);
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x10);
+    EXPECT_EQ(status_of(bad).code(), StatusCode::kDataLoss);
+  }
+  // Skip lists that do not fit the segment: every record skipped, an index past the end.
+  for (const std::vector<uint32_t>& skipped : {std::vector<uint32_t>{0, 1}, {5}}) {
+    RecordBlockBuilder b;
+    b.Clear();
+    b.AddBatch(e, skipped);
+    EXPECT_EQ(status_of(b.bytes()).code(), StatusCode::kDataLoss);
+  }
+  // A text offset past the end of the segment's texts.
+  EXPECT_TRUE(status_of(PlainBlock(0)).ok());
+  EXPECT_EQ(status_of(PlainBlock(16'383)).code(), StatusCode::kDataLoss);
 }
 
 }  // namespace

@@ -244,10 +244,12 @@ Result<domain::UsageRecord> SqliteStore::LoadRecordForWriter(uint64_t seq) {
   auto from_block = [&]() -> Status {
     TALLY_ASSIGN_OR_RETURN(bool row, block.Step());
     if (!row) return Status::Ok();
-    return VisitBlockRecords(block, seq, [&](uint64_t, const BlockRecord& b) -> Result<bool> {
-      TALLY_ASSIGN_OR_RETURN(found, ToUsageRecord(b));
-      return false;
-    });
+    TALLY_ASSIGN_OR_RETURN(RecordBlockReader reader, RecordBlockReader::Open(block.ColumnBlob(2)));
+    return VisitBlockRecords(block, reader, seq,
+                             [&](uint64_t, const BlockRecord& b) -> Result<bool> {
+                               TALLY_ASSIGN_OR_RETURN(found, ToUsageRecord(b));
+                               return false;
+                             });
   };
   Status s = from_block();
   block.Reset();
@@ -492,13 +494,19 @@ Status SqliteStore::WriteGroup(uint64_t first_seq, std::span<Job* const> jobs) {
     if (count == 0) continue;
     if (k + count > accepted_.size() || accepted_[k].job != job) break;  // reported below
     const BatchEncoding& batch = job->encoding;
-    block_.BeginBatch(batch, count);
+    skipped_.clear();
     if (count == batch.size()) {
-      block_.AddAll(batch);
       k += count;
     } else {
-      for (const size_t end = k + count; k < end; ++k) block_.Add(batch, accepted_[k].index);
+      // The batch's duplicates: the indices between its accepted records (in batch order).
+      uint32_t next = 0;
+      for (const size_t end = k + count; k < end; ++k) {
+        for (; next < accepted_[k].index; ++next) skipped_.push_back(next);
+        ++next;
+      }
+      for (; next < batch.size(); ++next) skipped_.push_back(next);
     }
+    block_.AddBatch(batch, skipped_);
   }
   if (k != accepted_.size()) {
     return Internal("the group's block does not match its accepted records (" + std::to_string(k) +

@@ -1,10 +1,10 @@
 // The SQLite store's commit pipeline: while one committed group waits for the publisher, the
 // writer commits the next one, which must still see the first group's records as stored.
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <future>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "common/clock.h"
 #include "store/sqlite/sqlite_store.h"
@@ -29,7 +29,9 @@ class SqlitePipelineTest : public ::testing::Test {
     ASSERT_TRUE(store_->SaveSubscription(Tenant(SubId(1))).ok());
   }
   void TearDown() override {
-    if (store_) ASSERT_TRUE(HoldPublisherForTesting(*store_, false).ok());
+    if (store_) {
+      ASSERT_TRUE(HoldPublisherForTesting(*store_, false).ok());
+    }
   }
 
   // Waits until `n` records are committed (the reader connection sees them), whether or not

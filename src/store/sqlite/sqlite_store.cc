@@ -470,8 +470,10 @@ Status SqliteStore::RebuildIndex() {
   std::string_view meter_as_stored;
   Status loaded = ForEachRow(blocks, [&]() -> Status {
     meter = nullptr;  // the views of the last block are gone
-    TALLY_RETURN_IF_ERROR(
-        VisitBlockRecords(blocks, 0, [&](uint64_t seq, const BlockRecord& b) -> Result<bool> {
+    // The records view the reader's buffers: they are published before it goes.
+    TALLY_ASSIGN_OR_RETURN(RecordBlockReader reader, RecordBlockReader::Open(blocks.ColumnBlob(2)));
+    TALLY_RETURN_IF_ERROR(VisitBlockRecords(
+        blocks, reader, 0, [&](uint64_t seq, const BlockRecord& b) -> Result<bool> {
           if (meter == nullptr || b.meter_id != meter_as_stored) {
             auto it = meters.find(b.meter_id);
             if (it == meters.end()) {
@@ -561,8 +563,10 @@ Result<std::vector<StoredRecord>> SqliteStore::ListRecords(uint64_t after_seq, s
       while (out.size() < limit) {
         TALLY_ASSIGN_OR_RETURN(bool row, blocks.Step());
         if (!row) break;
+        TALLY_ASSIGN_OR_RETURN(RecordBlockReader reader,
+                               RecordBlockReader::Open(blocks.ColumnBlob(2)));
         TALLY_RETURN_IF_ERROR(VisitBlockRecords(
-            blocks, from, [&](uint64_t seq, const BlockRecord& b) -> Result<bool> {
+            blocks, reader, from, [&](uint64_t seq, const BlockRecord& b) -> Result<bool> {
               StoredRecord s;
               s.seq = seq;
               TALLY_ASSIGN_OR_RETURN(s.record, ToUsageRecord(b));

@@ -46,15 +46,16 @@ namespace tally::store::sqlite {
 // column `first`.
 Result<domain::UsageRecord> ReadRecordColumns(Statement& q, int first);
 
-// Decodes the block in the current row of `q` (columns first_seq, record_count, data) and
-// calls visit(seq, const BlockRecord&) -> Result<bool> for each of its records with seq >=
-// `from`, until visit answers false. The views die at the next Step() of `q`. DataLoss when
-// the block is damaged or does not hold record_count records.
+// Decodes the block in the current row of `q` (columns first_seq, record_count, data) with
+// `reader` (opened on column 2) and calls visit(seq, const BlockRecord&) -> Result<bool> for
+// each of its records with seq >= `from`, until visit answers false. The views live as long as
+// `reader` and the row (until the next Step() of `q`). DataLoss when the block is damaged or
+// does not hold record_count records.
 template <typename Visit>
-Status VisitBlockRecords(const Statement& q, uint64_t from, Visit&& visit) {
+Status VisitBlockRecords(const Statement& q, RecordBlockReader& reader, uint64_t from,
+                         Visit&& visit) {
   const auto first_seq = static_cast<uint64_t>(q.ColumnInt64(0));
   const auto count = static_cast<uint64_t>(q.ColumnInt64(1));
-  TALLY_ASSIGN_OR_RETURN(RecordBlockReader reader, RecordBlockReader::Open(q.ColumnBlob(2)));
   BlockRecord record;
   uint64_t seq = first_seq;
   while (true) {
@@ -281,7 +282,8 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   std::vector<uint64_t> candidates_;
   std::vector<const MeterRef*> meter_of_;
   RecordBlockBuilder block_;
-  PublishWork to_publish_;  // the group being committed
+  std::vector<uint32_t> skipped_;  // of one batch, for block_
+  PublishWork to_publish_;         // the group being committed
   // Meter IDs as sent -> how they are stored, for meters the store knows (built-in or
   // registered); dropped on every metadata write, which may rename one.
   std::unordered_map<std::string, MeterRef> meter_refs_;
