@@ -137,9 +137,14 @@ Status BatchEncoding::Encode(std::span<const domain::UsageRecord> records, Repor
     }
     entry_ends_.push_back(static_cast<uint32_t>(entries_.size()));
   }
+  compressed_.clear();
+  return Status::Ok();
+}
+
+Status BatchEncoding::Compress() {
   payload_.clear();
   PutBytes(payload_, strings_);
-  PutVarint(payload_, records.size());
+  PutVarint(payload_, size());
   payload_.append(entries_);
   // One compression context per thread: creating one costs more than compressing a record.
   // The frame carries a checksum of its content, so that damage is found, not decoded.

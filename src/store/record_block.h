@@ -49,10 +49,12 @@ namespace tally::store {
 // a resource's URI and location, the same tags) is stored once.
 class BatchEncoding {
  public:
-  // Encodes and compresses `records`; records without an explicit reported time get `now` when
-  // decoded. InvalidArgument when the batch's encoding would exceed 4 GiB; Internal when the
-  // compressor fails.
+  // Encodes `records`; records without an explicit reported time get `now` when decoded.
+  // InvalidArgument when the batch's encoding would exceed 4 GiB.
   Status Encode(std::span<const domain::UsageRecord> records, ReportedTime now);
+  // Compresses the encoded batch, as RecordBlockBuilder::AddBatch needs it (a separate step, so
+  // that a batch of duplicates is never compressed). Internal when the compressor fails.
+  Status Compress();
 
   size_t size() const { return entry_ends_.size(); }
   // domain::ContentHash of record i.

@@ -59,7 +59,9 @@ TEST(RecordBlock, RoundTripsEveryFieldOfTheAcceptedRecords) {
 
   BatchEncoding e1, e2;
   ASSERT_TRUE(e1.Encode(first, ReportedTime::FromMicros(1'000'000)).ok());
+  ASSERT_TRUE(e1.Compress().ok());
   ASSERT_TRUE(e2.Encode(second, ReportedTime::FromMicros(2'000'000)).ok());
+  ASSERT_TRUE(e2.Compress().ok());
   EXPECT_EQ(e1.content_hash(1), domain::ContentHash(first[1]));
   ASSERT_TRUE(e1.tags_text(1).has_value());
   EXPECT_FALSE(e1.tags_text(0).has_value());
@@ -95,6 +97,7 @@ TEST(RecordBlock, StoresARepeatedTextOnce) {
   for (int i = 0; i < 1000; ++i) batch.push_back(Record("id-" + std::to_string(i), "vm1", "1"));
   BatchEncoding e;
   ASSERT_TRUE(e.Encode(batch, ReportedTime::FromMicros(0)).ok());
+  ASSERT_TRUE(e.Compress().ok());
   RecordBlockBuilder block;
   block.Clear();
   block.AddBatch(e, {});
@@ -109,6 +112,7 @@ TEST(RecordBlock, SkipsTheRecordsLeftOut) {
   for (int i = 0; i < 6; ++i) batch.push_back(Record("id-" + std::to_string(i), "vm1", "1"));
   BatchEncoding e;
   ASSERT_TRUE(e.Encode(batch, ReportedTime::FromMicros(0)).ok());
+  ASSERT_TRUE(e.Compress().ok());
   RecordBlockBuilder block;
   block.Clear();
   const uint32_t skipped[] = {0, 2, 3, 5};
@@ -177,6 +181,7 @@ TEST(RecordBlock, RefusesDamagedBlocks) {
   std::vector<domain::UsageRecord> batch = {Record("a", "vm1", "1.5"), Record("b", "vm2", "2")};
   BatchEncoding e;
   ASSERT_TRUE(e.Encode(batch, ReportedTime::FromMicros(0)).ok());
+  ASSERT_TRUE(e.Compress().ok());
   RecordBlockBuilder builder;
   builder.Clear();
   builder.AddBatch(e, {});

@@ -22,9 +22,11 @@ Result<AppendOutcome> SqliteStore::AppendUsage(const std::vector<domain::UsageRe
   job.kind = Job::Kind::kAppend;
   job.records = &records;
   job.now = now;
-  // Hashing and encoding the records are the bulk of the per-record CPU work; do them on
-  // the caller's thread so that concurrent callers work in parallel and the writer only probes,
-  // inserts and commits. Encoding records that turn out to be duplicates is wasted, but cheap.
+  // Hashing, encoding and compressing the records are the bulk of the per-record CPU work; do
+  // them on the caller's thread so that concurrent callers work in parallel and the writer only
+  // probes, inserts and commits. Encoding records that turn out to be duplicates is wasted, but
+  // cheap; compression, which is not, waits until the writer has found new records in the batch
+  // (RunOnWriter).
   job.id_hashes.resize(records.size());
   for (size_t i = 0; i < records.size(); ++i) job.id_hashes[i] = RecordIdHash(records[i].record_id);
   TALLY_RETURN_IF_ERROR(job.encoding.Encode(records, now));
@@ -41,7 +43,18 @@ void SqliteStore::RunOnWriter(Job& job) {
   }
   queue_.push_back(&job);
   queue_cv_.notify_one();
-  done_cv_.wait(lock, [&] { return job.done; });
+  while (true) {
+    done_cv_.wait(lock, [&] { return job.done || job.compress_requested; });
+    if (job.done) return;
+    // The writer found new records in the batch and waits for it in compressed form.
+    job.compress_requested = false;
+    lock.unlock();
+    Status compressed = job.encoding.Compress();
+    lock.lock();
+    job.compress_status = std::move(compressed);
+    job.compressed = true;
+    compressed_cv_.notify_all();
+  }
 }
 
 Status SqliteStore::RunMetaWrite(std::function<Status()> write, std::function<void()> publish,
@@ -486,6 +499,19 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
 }
 
 Status SqliteStore::WriteGroup(uint64_t first_seq, std::span<Job* const> jobs) {
+  // The callers of the batches with new records compress them, in parallel, meanwhile the
+  // writer waits (the publisher may still be busy with the previous group).
+  {
+    std::unique_lock lock(queue_mu_);
+    auto has_new = [](const Job* job) { return job->status.ok() && job->outcome.accepted > 0; };
+    for (Job* job : jobs) job->compress_requested = has_new(job);
+    done_cv_.notify_all();
+    compressed_cv_.wait(lock, [&] {
+      return std::all_of(jobs.begin(), jobs.end(),
+                         [&](const Job* job) { return !has_new(job) || job->compressed; });
+    });
+  }
+  for (const Job* job : jobs) TALLY_RETURN_IF_ERROR(job->compress_status);
   // accepted_ lists each job's accepted records in batch order, job after job.
   block_.Clear();
   size_t k = 0;

@@ -160,7 +160,12 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
     const std::vector<domain::UsageRecord>* records = nullptr;
     ReportedTime now;
     std::vector<uint64_t> id_hashes;
-    BatchEncoding encoding;  // the records as they are stored
+    BatchEncoding encoding;  // the records as they are stored; compressed on request
+    // Set by the writer (under queue_mu_) when the batch has new records: the caller then
+    // compresses `encoding` on its thread and sets `compressed` (compressed_cv_).
+    bool compress_requested = false;
+    bool compressed = false;
+    Status compress_status;
     AppendOutcome outcome;
     // kMeta: `write` runs inside a transaction on the writer connection; `publish` updates the
     // caches after the commit.
@@ -309,7 +314,8 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
-  std::condition_variable done_cv_;
+  std::condition_variable done_cv_;        // a job is done, or asked to compress
+  std::condition_variable compressed_cv_;  // a caller has compressed its batch
   std::deque<Job*> queue_;
   bool stopping_ = false;
   std::thread writer_;
