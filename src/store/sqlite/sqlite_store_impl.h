@@ -32,6 +32,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "store/record_block.h"
@@ -234,6 +235,8 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   int64_t FindInGroup(uint64_t id_hash, const std::string& record_id) const;
   void AddToGroup(uint32_t position);
   void ResetGroupTable(size_t records);
+  // Adds `id` to known_subscriptions_ if subscriptions_ has it; false if not.
+  bool RememberKnownSubscription(const std::string& id);
   void ProcessMeta(Job& job);
   // Loads the record stored under `seq` through the writer connection.
   Result<domain::UsageRecord> LoadRecordForWriter(uint64_t seq);
@@ -292,6 +295,8 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   // Meter IDs as sent -> how they are stored, for meters the store knows (built-in or
   // registered); dropped on every metadata write, which may rename one.
   std::unordered_map<std::string, MeterRef> meter_refs_;
+  // IDs of subscriptions in subscriptions_ (which never forgets one), as the writer met them.
+  std::unordered_set<std::string> known_subscriptions_;
 
   std::mutex reader_mu_;
   Database reader_db_;
