@@ -250,39 +250,6 @@ void SqliteStore::ProcessMeta(Job& job) {
   job.publish();
 }
 
-Result<domain::UsageRecord> SqliteStore::LoadRecordForWriter(uint64_t seq) {
-  std::optional<domain::UsageRecord> found;
-  Statement& block = select_block_;
-  block.BindInt64(1, static_cast<int64_t>(seq));
-  auto from_block = [&]() -> Status {
-    TALLY_ASSIGN_OR_RETURN(bool row, block.Step());
-    if (!row) return Status::Ok();
-    TALLY_ASSIGN_OR_RETURN(RecordBlockReader reader, RecordBlockReader::Open(block.ColumnBlob(2)));
-    return VisitBlockRecords(block, reader, seq,
-                             [&](uint64_t, const BlockRecord& b) -> Result<bool> {
-                               TALLY_ASSIGN_OR_RETURN(found, ToUsageRecord(b));
-                               return false;
-                             });
-  };
-  Status s = from_block();
-  block.Reset();
-  TALLY_RETURN_IF_ERROR(s);
-  if (found) return *std::move(found);
-
-  // Not in a block: a row written by versions 1-4.
-  Statement& q = select_record_;
-  q.BindInt64(1, static_cast<int64_t>(seq));
-  auto body = [&]() -> Result<domain::UsageRecord> {
-    TALLY_ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row)
-      return DataLoss("usage record seq " + std::to_string(seq) + " is indexed but missing");
-    return ReadRecordColumns(q, 0);
-  };
-  auto r = body();
-  q.Reset();
-  return r;
-}
-
 bool SqliteStore::RememberKnownSubscription(const std::string& id) {
   if (subscriptions_.find(id) == subscriptions_.end()) return false;
   known_subscriptions_.insert(id);

@@ -1,5 +1,6 @@
 // SqliteStore: the class behind OpenSqliteStore (sqlite_store.h). Internal to src/store/sqlite:
-// sqlite_store.cc holds opening, metadata and reads; sqlite_append.cc the writer thread and the
+// sqlite_store.cc holds opening and metadata; sqlite_records.cc reads stored usage back (the
+// index rebuild, ListRecords, conflict look-ups); sqlite_append.cc the writer thread and the
 // group-commit append path.
 //
 // Concurrency model:
@@ -182,7 +183,7 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
 
   explicit SqliteStore(const SqliteStoreOptions& options);
 
-  // Opening (sqlite_store.cc).
+  // Opening (sqlite_store.cc; RebuildIndex in sqlite_records.cc).
   Status OpenFiles();
   Status EnsureDefaultProvider();
   Status LoadMetadata();
