@@ -107,8 +107,7 @@ void SqliteStore::WriterLoop() {
       const auto group = std::span<Job* const>(jobs).subspan(i, j - i);
       ProcessAppends(group);
       to_publish_.jobs.assign(group.begin(), group.end());
-      const bool new_metadata =
-          !to_publish_.new_meters.empty() || !to_publish_.new_subscriptions.empty();
+      const bool new_metadata = to_publish_.HasMetadata();
       HandToPublisher(to_publish_);
       if (new_metadata) DrainPublisher();
       i = j;
@@ -159,7 +158,7 @@ void SqliteStore::PublisherLoop() {
 void SqliteStore::Publish(PublishWork& work) {
   // The index first (its own lock), then the metadata caches.
   Status published_ok = index_.PublishRows(work.records);
-  if (!work.new_meters.empty() || !work.new_subscriptions.empty()) {
+  if (work.HasMetadata()) {
     std::unique_lock lock(meta_mu_);
     for (auto& m : work.new_meters) {
       std::string key = domain::MeterKey(m.id);

@@ -212,6 +212,8 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
     std::vector<IndexedRecord> records;  // views into the jobs' batches and meter_refs_
     std::vector<domain::Meter> new_meters;
     std::vector<domain::Subscription> new_subscriptions;
+    // The group registers meters or subscriptions (the caches change when it is published).
+    bool HasMetadata() const { return !new_meters.empty() || !new_subscriptions.empty(); }
     void Clear() {
       jobs.clear();
       records.clear();
