@@ -96,12 +96,11 @@ Status BatchEncoding::Encode(std::span<const domain::UsageRecord> records, Repor
   now_us_ = now.micros();
   strings_.clear();
   entries_.clear();
-  entry_ends_.clear();
   content_hashes_.clear();
   tags_.assign(records.size(), 0);
   infos_.assign(records.size(), 0);
   recent_.assign(kRecentSlots, 0);
-  entry_ends_.reserve(records.size());
+  content_hashes_.reserve(records.size());
   entries_.reserve(records.size() * 72);
   for (size_t i = 0; i < records.size(); ++i) {
     const domain::UsageRecord& r = records[i];
@@ -135,7 +134,6 @@ Status BatchEncoding::Encode(std::span<const domain::UsageRecord> records, Repor
     if (entries_.size() >= UINT32_MAX || strings_.size() >= UINT32_MAX - 1) {
       return InvalidArgument("the batch is too large to store; split it into smaller batches");
     }
-    entry_ends_.push_back(static_cast<uint32_t>(entries_.size()));
   }
   compressed_.clear();
   return Status::Ok();

@@ -56,7 +56,7 @@ class BatchEncoding {
   // that a batch of duplicates is never compressed). Internal when the compressor fails.
   Status Compress();
 
-  size_t size() const { return entry_ends_.size(); }
+  size_t size() const { return content_hashes_.size(); }
   // domain::ContentHash of record i.
   uint64_t content_hash(size_t i) const { return content_hashes_[i]; }
   // The properties text of record i's tags / additionalInfo; nullopt when absent.
@@ -74,7 +74,6 @@ class BatchEncoding {
   std::string entries_;
   std::string payload_;     // strings_ and entries_ as the payload, before compression
   std::string compressed_;  // the payload's zstd frame
-  std::vector<uint32_t> entry_ends_;
   std::vector<uint64_t> content_hashes_;
   std::vector<uint32_t> tags_, infos_;  // string offset + 1, 0 = absent
   std::vector<uint32_t> recent_;        // a small cache of interned texts: offset + 1

@@ -92,9 +92,15 @@ TEST(RecordBlock, RoundTripsEveryFieldOfTheAcceptedRecords) {
   EXPECT_EQ(*got[0].additional_info_text, *e1.additional_info_text(1));
 }
 
-TEST(RecordBlock, StoresARepeatedTextOnce) {
+// Records "id-0" .. "id-<n-1>" of the same resource, quantity 1.
+std::vector<domain::UsageRecord> Numbered(int n) {
   std::vector<domain::UsageRecord> batch;
-  for (int i = 0; i < 1000; ++i) batch.push_back(Record("id-" + std::to_string(i), "vm1", "1"));
+  for (int i = 0; i < n; ++i) batch.push_back(Record("id-" + std::to_string(i), "vm1", "1"));
+  return batch;
+}
+
+TEST(RecordBlock, StoresARepeatedTextOnce) {
+  const std::vector<domain::UsageRecord> batch = Numbered(1000);
   BatchEncoding e;
   ASSERT_TRUE(e.Encode(batch, ReportedTime::FromMicros(0)).ok());
   ASSERT_TRUE(e.Compress().ok());
@@ -108,8 +114,7 @@ TEST(RecordBlock, StoresARepeatedTextOnce) {
 }
 
 TEST(RecordBlock, SkipsTheRecordsLeftOut) {
-  std::vector<domain::UsageRecord> batch;
-  for (int i = 0; i < 6; ++i) batch.push_back(Record("id-" + std::to_string(i), "vm1", "1"));
+  const std::vector<domain::UsageRecord> batch = Numbered(6);
   BatchEncoding e;
   ASSERT_TRUE(e.Encode(batch, ReportedTime::FromMicros(0)).ok());
   ASSERT_TRUE(e.Compress().ok());
