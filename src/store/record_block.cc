@@ -84,12 +84,16 @@ uint32_t BatchEncoding::Intern(std::string_view text) {
   return offset;
 }
 
-std::optional<std::string_view> BatchEncoding::TextAt(uint32_t ref) const {
-  if (ref == 0) return std::nullopt;
-  size_t pos = ref - 1;
+std::string_view BatchEncoding::Text(uint32_t offset) const {
+  size_t pos = offset;
   std::string_view text;
   GetBytes(strings_, pos, text);
   return text;
+}
+
+std::optional<std::string_view> BatchEncoding::OptionalText(uint32_t ref) const {
+  if (ref == 0) return std::nullopt;
+  return Text(ref - 1);
 }
 
 Status BatchEncoding::Encode(std::span<const domain::UsageRecord> records, ReportedTime now) {
@@ -97,30 +101,35 @@ Status BatchEncoding::Encode(std::span<const domain::UsageRecord> records, Repor
   strings_.clear();
   entries_.clear();
   content_hashes_.clear();
-  tags_.assign(records.size(), 0);
-  infos_.assign(records.size(), 0);
+  refs_.resize(records.size());
   recent_.assign(kRecentSlots, 0);
   content_hashes_.reserve(records.size());
   entries_.reserve(records.size() * 72);
   for (size_t i = 0; i < records.size(); ++i) {
     const domain::UsageRecord& r = records[i];
+    TextRefs& refs = refs_[i];
     PutBytes(entries_, r.record_id);
-    PutVarint(entries_, Intern(r.subscription_id));
+    refs.subscription = Intern(r.subscription_id);
+    PutVarint(entries_, refs.subscription);
     PutVarint(entries_, Intern(r.meter_id));
-    PutVarint(entries_, Intern(r.resource_uri));
-    PutVarint(entries_, Intern(r.location));
+    refs.resource_uri = Intern(r.resource_uri);
+    PutVarint(entries_, refs.resource_uri);
+    refs.location = Intern(r.location);
+    PutVarint(entries_, refs.location);
+    refs.tags = 0;
     if (r.tags) {
       scratch_.clear();
       AppendPropertiesText(scratch_, *r.tags);
-      tags_[i] = Intern(scratch_) + 1;
+      refs.tags = Intern(scratch_) + 1;
     }
-    PutVarint(entries_, tags_[i]);
+    PutVarint(entries_, refs.tags);
+    refs.info = 0;
     if (r.additional_info) {
       scratch_.clear();
       AppendPropertiesText(scratch_, *r.additional_info);
-      infos_[i] = Intern(scratch_) + 1;
+      refs.info = Intern(scratch_) + 1;
     }
-    PutVarint(entries_, infos_[i]);
+    PutVarint(entries_, refs.info);
     PutVarint(entries_, ZigZag(r.usage_start.hours()));
     scratch_.clear();
     r.quantity.AppendTo(scratch_);
@@ -137,6 +146,12 @@ Status BatchEncoding::Encode(std::span<const domain::UsageRecord> records, Repor
   }
   compressed_.clear();
   return Status::Ok();
+}
+
+size_t BatchEncoding::capacity_bytes() const {
+  return strings_.capacity() + entries_.capacity() + payload_.capacity() +
+         compressed_.capacity() + scratch_.capacity() + content_hashes_.capacity() * 8 +
+         refs_.capacity() * sizeof(TextRefs) + recent_.capacity() * 4;
 }
 
 Status BatchEncoding::Compress() {

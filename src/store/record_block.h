@@ -57,17 +57,30 @@ class BatchEncoding {
   Status Compress();
 
   size_t size() const { return content_hashes_.size(); }
+  // The heap the encoding holds, which encoding another batch reuses.
+  size_t capacity_bytes() const;
   // domain::ContentHash of record i.
   uint64_t content_hash(size_t i) const { return content_hashes_[i]; }
-  // The properties text of record i's tags / additionalInfo; nullopt when absent.
-  std::optional<std::string_view> tags_text(size_t i) const { return TextAt(tags_[i]); }
-  std::optional<std::string_view> additional_info_text(size_t i) const { return TextAt(infos_[i]); }
+  // Record i's texts, as stored: views into the encoding, valid until it is encoded again or
+  // destroyed (not across a move). Tags and additionalInfo are properties text, nullopt when absent.
+  std::string_view subscription_id(size_t i) const { return Text(refs_[i].subscription); }
+  std::string_view resource_uri(size_t i) const { return Text(refs_[i].resource_uri); }
+  std::string_view location(size_t i) const { return Text(refs_[i].location); }
+  std::optional<std::string_view> tags_text(size_t i) const { return OptionalText(refs_[i].tags); }
+  std::optional<std::string_view> additional_info_text(size_t i) const {
+    return OptionalText(refs_[i].info);
+  }
 
  private:
   friend class RecordBlockBuilder;
+  // Where a record's texts are in strings_: offsets; for tags and info offset + 1, 0 = absent.
+  struct TextRefs {
+    uint32_t subscription, resource_uri, location, tags, info;
+  };
   // Appends `text` to strings_ unless an equal text is remembered; returns its offset.
   uint32_t Intern(std::string_view text);
-  std::optional<std::string_view> TextAt(uint32_t ref) const;  // ref: offset + 1, 0 = absent
+  std::string_view Text(uint32_t offset) const;
+  std::optional<std::string_view> OptionalText(uint32_t ref) const;
 
   int64_t now_us_ = 0;
   std::string strings_;
@@ -75,7 +88,7 @@ class BatchEncoding {
   std::string payload_;     // strings_ and entries_ as the payload, before compression
   std::string compressed_;  // the payload's zstd frame
   std::vector<uint64_t> content_hashes_;
-  std::vector<uint32_t> tags_, infos_;  // string offset + 1, 0 = absent
+  std::vector<TextRefs> refs_;
   std::vector<uint32_t> recent_;        // a small cache of interned texts: offset + 1
   std::string scratch_;
 };

@@ -77,6 +77,9 @@ struct StoreStats {
   uint64_t meters = 0;
 };
 
+// Consistency: every read sees what every write that returned before it began stored (the
+// records of an answered AppendUsage, with the subscriptions and meters it registered,
+// included), even where a store makes writes visible to queries asynchronously.
 class UsageStore {
  public:
   virtual ~UsageStore() = default;

@@ -29,10 +29,34 @@ Result<AppendOutcome> SqliteStore::AppendUsage(const std::vector<domain::UsageRe
   // (RunOnWriter).
   job.id_hashes.resize(records.size());
   for (size_t i = 0; i < records.size(); ++i) job.id_hashes[i] = RecordIdHash(records[i].record_id);
-  TALLY_RETURN_IF_ERROR(job.encoding.Encode(records, now));
+  job.encoding = TakeEncoding();
+  TALLY_RETURN_IF_ERROR(job.encoding->Encode(records, now));
   RunOnWriter(job);
+  ReturnEncoding(std::move(job.encoding));  // unless the publisher took it
   if (!job.status.ok()) return job.status;
   return std::move(job.outcome);
+}
+
+std::unique_ptr<BatchEncoding> SqliteStore::TakeEncoding() {
+  {
+    std::lock_guard lock(spare_mu_);
+    if (!spare_encodings_.empty()) {
+      std::unique_ptr<BatchEncoding> spare = std::move(spare_encodings_.back());
+      spare_encodings_.pop_back();
+      return spare;
+    }
+  }
+  return std::make_unique<BatchEncoding>();
+}
+
+void SqliteStore::ReturnEncoding(std::unique_ptr<BatchEncoding> encoding) {
+  // Enough for every caller and queued group of a busy server; an encoding grown by a huge
+  // batch is let go rather than kept.
+  constexpr size_t kMaxSpares = 8;
+  constexpr size_t kMaxSpareBytes = size_t{16} << 20;
+  if (encoding == nullptr || encoding->capacity_bytes() > kMaxSpareBytes) return;
+  std::lock_guard lock(spare_mu_);
+  if (spare_encodings_.size() < kMaxSpares) spare_encodings_.push_back(std::move(encoding));
 }
 
 void SqliteStore::RunOnWriter(Job& job) {
@@ -49,7 +73,7 @@ void SqliteStore::RunOnWriter(Job& job) {
     // The writer found new records in the batch and waits for it in compressed form.
     job.compress_requested = false;
     lock.unlock();
-    Status compressed = job.encoding.Compress();
+    Status compressed = job.encoding->Compress();
     lock.lock();
     job.compress_status = std::move(compressed);
     job.compressed = true;
@@ -91,8 +115,9 @@ void SqliteStore::WriterLoop() {
     lock.unlock();
 
     // Consecutive appends share one transaction; a metadata write runs on its own, in order,
-    // once the publisher has answered every group before it. A committed group of appends goes
-    // to the publisher, which answers its callers while this thread commits the next group.
+    // once the publisher has published every group before it. A committed group of appends is
+    // answered, then queued for the publisher, which makes it visible to queries while this
+    // thread commits the next group.
     size_t i = 0;
     while (i < jobs.size()) {
       if (jobs[i]->kind == Job::Kind::kMeta) {
@@ -106,10 +131,23 @@ void SqliteStore::WriterLoop() {
       while (j < jobs.size() && jobs[j]->kind == Job::Kind::kAppend) ++j;
       const auto group = std::span<Job* const>(jobs).subspan(i, j - i);
       ProcessAppends(group);
-      to_publish_.jobs.assign(group.begin(), group.end());
-      const bool new_metadata = to_publish_.HasMetadata();
-      HandToPublisher(to_publish_);
-      if (new_metadata) DrainPublisher();
+      const bool publish = !to_publish_.records.empty() || to_publish_.HasMetadata();
+      if (publish) {
+        // The group's records view the encodings of their batches: the publisher takes them.
+        for (Job* job : group) {
+          if (job->status.ok() && job->outcome.accepted > 0) {
+            to_publish_.encodings.push_back(std::move(job->encoding));
+          }
+        }
+        to_publish_.last_seq = last_seq_;
+        answered_seq_.store(last_seq_, std::memory_order_release);
+      }
+      FinishJobs(group);
+      if (publish) {
+        const bool new_metadata = to_publish_.HasMetadata();
+        HandToPublisher(to_publish_);
+        if (new_metadata) DrainPublisher();
+      }
       i = j;
     }
     MaybeCheckpoint();
@@ -120,37 +158,53 @@ void SqliteStore::WriterLoop() {
 }
 
 void SqliteStore::HandToPublisher(PublishWork& work) {
+  const size_t records = work.records.size();
   std::unique_lock lock(publish_mu_);
-  publish_cv_.wait(lock, [&] { return !publish_full_; });
-  std::swap(publish_slot_, work);
-  work.Clear();
-  publish_full_ = true;
+  publish_cv_.wait(lock, [&] {
+    return unpublished_records_ == 0 ||
+           unpublished_records_ + records <= options_.max_unpublished_records;
+  });
+  unpublished_records_ += records;
+  publish_queue_.push_back(std::move(work));
+  work = PublishWork();
   publish_cv_.notify_all();
 }
 
 void SqliteStore::DrainPublisher() {
   std::unique_lock lock(publish_mu_);
-  publish_cv_.wait(lock, [&] { return !publish_full_ && !publish_merging_; });
+  publish_cv_.wait(lock, [&] { return publish_queue_.empty() && !publish_busy_; });
+}
+
+void SqliteStore::AwaitVisible() {
+  const uint64_t answered = answered_seq_.load(std::memory_order_acquire);
+  if (published_seq_.load(std::memory_order_acquire) >= answered) return;
+  std::unique_lock lock(publish_mu_);
+  publish_cv_.wait(lock, [&] { return published_seq_.load() >= answered; });
 }
 
 void SqliteStore::PublisherLoop() {
   std::unique_lock lock(publish_mu_);
   while (true) {
-    publish_cv_.wait(lock, [&] { return publish_stop_ || (publish_full_ && !publish_hold_); });
-    if (!publish_full_) break;  // stopping, and nothing left to answer
-    // The writer does not touch the slot while it is full, so it is read without the lock.
+    publish_cv_.wait(lock,
+                     [&] { return publish_stop_ || (!publish_queue_.empty() && !publish_hold_); });
+    if (publish_queue_.empty()) break;  // stopping, and nothing left to publish
+    PublishWork work = std::move(publish_queue_.front());
+    publish_queue_.pop_front();
+    publish_busy_ = true;
     lock.unlock();
-    Publish(publish_slot_);
+    Publish(work);
     lock.lock();
-    publish_full_ = false;
-    publish_merging_ = true;
+    published_seq_.store(work.last_seq, std::memory_order_release);
+    unpublished_records_ -= work.records.size();
     publish_cv_.notify_all();
     lock.unlock();
-    // Merging tails that grew large can take milliseconds; the callers already have answers
-    // and the writer may hand over the next group meanwhile.
+    // Merging tails that grew large can take milliseconds; the group is visible already, and
+    // the writer may queue the next groups meanwhile.
+    for (auto& encoding : work.encodings) ReturnEncoding(std::move(encoding));
+    work = PublishWork();
     index_.MergePending();
     lock.lock();
-    publish_merging_ = false;
+    publish_busy_ = false;
     publish_cv_.notify_all();
   }
 }
@@ -168,12 +222,9 @@ void SqliteStore::Publish(PublishWork& work) {
     if (!work.new_subscriptions.empty()) ForgetDirectTenants();
   }
   if (!published_ok.ok()) {
-    // The records are durable but the index cannot show them; reopening rebuilds it.
+    // The records are durable but the index cannot show them; reopening rebuilds them.
     MarkFailed(published_ok);
   }
-  // The records view the callers' batches, which die once they are answered.
-  work.records.clear();
-  FinishJobs(work.jobs);
 }
 
 void SqliteStore::FinishJobs(std::span<Job* const> jobs) {
@@ -297,7 +348,7 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
     for (size_t i = 0; i < records.size() && job_error.ok(); ++i) {
       const domain::UsageRecord& r = records[i];
       const uint64_t id_hash = job->id_hashes[i];
-      const uint64_t content_hash = job->encoding.content_hash(i);
+      const uint64_t content_hash = job->encoding->content_hash(i);
       Verdict verdict = Verdict::kNew;
       bool decided = false;
       if (int64_t pos = FindInGroup(id_hash, r.record_id); pos >= 0) {
@@ -440,9 +491,9 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
   ++commits_since_checkpoint_;
 
   // The records go to the dedup table now, so that the next group finds them, and to queries
-  // when the publisher takes the group. The views point into the callers' batches (alive until
-  // they are answered, after publishing) and into meter_refs_ nodes (kept until a metadata
-  // write, which waits for the publisher).
+  // when the publisher takes the group. The views point into the batches' encodings (which go
+  // with the group to the publisher) and into meter_refs_ nodes (kept until a metadata write, which
+  // waits for the publisher).
   std::vector<IndexedRecord>& published = to_publish_.records;
   published.resize(accepted_.size());
   for (size_t k = 0; k < accepted_.size(); ++k) {
@@ -454,13 +505,14 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
     x.usage_start = r.usage_start;
     x.id_hash = a.id_hash;
     x.content_hash = a.content_hash;
-    x.subscription_id = r.subscription_id;
+    const BatchEncoding& texts = *a.job->encoding;
+    x.subscription_id = texts.subscription_id(a.index);
     x.meter_key = meter_of_[k]->key;
     x.meter_id = meter_of_[k]->spelling;
-    x.resource_uri = r.resource_uri;
-    x.location = r.location;
-    x.tags_text = a.job->encoding.tags_text(a.index);
-    x.additional_info_text = a.job->encoding.additional_info_text(a.index);
+    x.resource_uri = texts.resource_uri(a.index);
+    x.location = texts.location(a.index);
+    x.tags_text = texts.tags_text(a.index);
+    x.additional_info_text = texts.additional_info_text(a.index);
     x.quantity = r.quantity;
   }
   accepted_.clear();
@@ -494,7 +546,7 @@ Status SqliteStore::WriteGroup(uint64_t first_seq, std::span<Job* const> jobs) {
     const size_t count = job->status.ok() ? job->outcome.accepted : 0;
     if (count == 0) continue;
     if (k + count > accepted_.size() || accepted_[k].job != job) break;  // reported below
-    const BatchEncoding& batch = job->encoding;
+    const BatchEncoding& batch = *job->encoding;
     skipped_.clear();
     if (count == batch.size()) {
       k += count;

@@ -417,6 +417,7 @@ Result<std::optional<StoredInvoice>> SqliteStore::FindInvoice(const std::string&
 
 Status SqliteStore::VisitHourlyUsage(const HourlyUsageQuery& query,
                                      const std::function<void(const HourlyUsageRow&)>& visit) {
+  AwaitVisible();
   return index_.VisitHourly(query, visit);
 }
 

@@ -1,5 +1,6 @@
-// The SQLite store's commit pipeline: while one committed group waits for the publisher, the
-// writer commits the next one, which must still see the first group's records as stored.
+// The SQLite store's commit pipeline: a group is answered once committed; while it waits for
+// the publisher, the writer commits the next one, which must still see the first group's
+// records as stored, and reads wait until it is visible.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -20,30 +21,26 @@ const char kMeter[] = "F271A8A388C44D93956A063E1D2FA80B";
 
 class SqlitePipelineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto opened = OpenTestSqliteStore(dir_.path(), &clock_);
-    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-    store_ = std::move(*opened);
-    // A group that registers a subscription waits for the publisher before the next one, so
-    // the tests' subscription is known beforehand.
-    ASSERT_TRUE(store_->SaveSubscription(Tenant(SubId(1))).ok());
-  }
+  void SetUp() override { Open(SqliteStoreOptions().max_unpublished_records); }
   void TearDown() override {
     if (store_) {
       ASSERT_TRUE(HoldPublisherForTesting(*store_, false).ok());
     }
   }
 
-  // Waits until `n` records are committed (the reader connection sees them), whether or not
-  // they are published.
-  void WaitForCommitted(size_t n) {
-    for (int i = 0; i < 2000; ++i) {
-      auto records = store_->ListRecords(0, 1000);
-      ASSERT_TRUE(records.ok()) << records.status().ToString();
-      if (records->size() >= n) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    FAIL() << "the writer never committed " << n << " records";
+  void Open(size_t max_unpublished_records) {
+    store_.reset();
+    SqliteStoreOptions o;
+    o.data_dir = dir_.path();
+    o.create_if_missing = true;
+    o.clock = &clock_;
+    o.max_unpublished_records = max_unpublished_records;
+    auto opened = OpenSqliteStore(o);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(*opened);
+    // A group that registers a subscription waits for the publisher before the next one, so
+    // the tests' subscription is known beforehand.
+    ASSERT_TRUE(store_->SaveSubscription(Tenant(SubId(1))).ok());
   }
 
   std::future<Result<AppendOutcome>> AppendAsync(std::vector<domain::UsageRecord> batch) {
@@ -82,20 +79,32 @@ domain::UsageRecord Rec(const std::string& id, const std::string& quantity, int 
   return MakeRecord(id, SubId(1), kMeter, kDay0 + hour, quantity);
 }
 
+constexpr auto kWhile = std::chrono::milliseconds(100);
+
+TEST_F(SqlitePipelineTest, AGroupIsAnsweredOnceCommittedAndReadsWaitUntilItIsPublished) {
+  ASSERT_TRUE(HoldPublisherForTesting(*store_, true).ok());
+  auto a = AppendAsync({Rec("r1", "1"), Rec("r2", "2", 1)}).get();
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->accepted, 2u);
+
+  // Committed, answered, not yet published: a read waits for it rather than miss it.
+  auto rows = std::async(std::launch::async, [this] { return PublishedRows(); });
+  auto records = std::async(std::launch::async, [this] { return store_->ListRecords(0, 1000); });
+  EXPECT_EQ(rows.wait_for(kWhile), std::future_status::timeout);
+  EXPECT_EQ(records.wait_for(std::chrono::milliseconds(1)), std::future_status::timeout);
+  ASSERT_TRUE(HoldPublisherForTesting(*store_, false).ok());
+  EXPECT_EQ(rows.get(), 2u);
+  auto listed = records.get();
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(listed->size(), 2u);
+}
+
 TEST_F(SqlitePipelineTest, TheNextGroupCountsAnUnpublishedGroupsRecordsAsDuplicates) {
   ASSERT_TRUE(HoldPublisherForTesting(*store_, true).ok());
-  auto first = AppendAsync({Rec("r1", "1"), Rec("r2", "2", 1)});
-  WaitForCommitted(2);
-  // Committed but not published: queries do not show it and its caller has no answer yet.
-  EXPECT_EQ(PublishedRows(), 0u);
-  EXPECT_EQ(first.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
-
-  auto second = AppendAsync({Rec("r1", "1"), Rec("r3", "3", 2)});
-  WaitForCommitted(3);
+  auto a = AppendAsync({Rec("r1", "1"), Rec("r2", "2", 1)}).get();
+  auto b = AppendAsync({Rec("r1", "1"), Rec("r3", "3", 2)}).get();
   ASSERT_TRUE(HoldPublisherForTesting(*store_, false).ok());
 
-  auto a = first.get();
-  auto b = second.get();
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ(a->accepted, 2u);
@@ -110,14 +119,10 @@ TEST_F(SqlitePipelineTest, TheNextGroupCountsAnUnpublishedGroupsRecordsAsDuplica
 
 TEST_F(SqlitePipelineTest, TheNextGroupRefusesAConflictWithAnUnpublishedGroup) {
   ASSERT_TRUE(HoldPublisherForTesting(*store_, true).ok());
-  auto first = AppendAsync({Rec("r1", "1")});
-  WaitForCommitted(1);
-  auto second = AppendAsync({Rec("r1", "1.5"), Rec("r9", "9", 3)});
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the writer judge it
+  auto a = AppendAsync({Rec("r1", "1")}).get();
+  auto b = AppendAsync({Rec("r1", "1.5"), Rec("r9", "9", 3)}).get();
   ASSERT_TRUE(HoldPublisherForTesting(*store_, false).ok());
 
-  auto a = first.get();
-  auto b = second.get();
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ(a->accepted, 1u);
@@ -132,15 +137,11 @@ TEST_F(SqlitePipelineTest, TheNextGroupRefusesAConflictWithAnUnpublishedGroup) {
 
 TEST_F(SqlitePipelineTest, AGroupThatRegistersASubscriptionIsPublishedBeforeTheNext) {
   ASSERT_TRUE(HoldPublisherForTesting(*store_, true).ok());
-  auto first = AppendAsync({MakeRecord("n1", SubId(7), kMeter, kDay0, "1")});
-  WaitForCommitted(1);
+  ASSERT_TRUE(AppendAsync({MakeRecord("n1", SubId(7), kMeter, kDay0, "1")}).get().ok());
   auto second = AppendAsync({Rec("r1", "1")});
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  auto records = store_->ListRecords(0, 1000);
-  ASSERT_TRUE(records.ok());
-  EXPECT_EQ(records->size(), 1u);  // the writer waits for the publisher
+  // The writer waits for the publisher before it takes the next group.
+  EXPECT_EQ(second.wait_for(kWhile), std::future_status::timeout);
   ASSERT_TRUE(HoldPublisherForTesting(*store_, false).ok());
-  ASSERT_TRUE(first.get().ok());
   ASSERT_TRUE(second.get().ok());
   auto subs = store_->ListSubscriptions();
   ASSERT_TRUE(subs.ok());
@@ -151,15 +152,29 @@ TEST_F(SqlitePipelineTest, AGroupThatRegistersASubscriptionIsPublishedBeforeTheN
 
 TEST_F(SqlitePipelineTest, AMetadataWriteWaitsForThePublisher) {
   ASSERT_TRUE(HoldPublisherForTesting(*store_, true).ok());
-  auto first = AppendAsync({Rec("r1", "1")});
-  WaitForCommitted(1);
+  ASSERT_TRUE(AppendAsync({Rec("r1", "1")}).get().ok());
   auto meta =
       std::async(std::launch::async, [this] { return store_->SaveSubscription(Tenant(SubId(2))); });
-  EXPECT_EQ(meta.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  EXPECT_EQ(meta.wait_for(kWhile), std::future_status::timeout);
   ASSERT_TRUE(HoldPublisherForTesting(*store_, false).ok());
-  ASSERT_TRUE(first.get().ok());
   EXPECT_TRUE(meta.get().ok());
   EXPECT_EQ(PublishedRows(), 1u);
+}
+
+TEST_F(SqlitePipelineTest, TheWriterWaitsWhenTooManyRecordsAreUnpublished) {
+  Open(3);
+  ASSERT_TRUE(HoldPublisherForTesting(*store_, true).ok());
+  // Two records wait for the publisher; the next group is answered (it is committed), but the
+  // writer cannot queue its three, so it takes nothing more.
+  ASSERT_TRUE(AppendAsync({Rec("r1", "1"), Rec("r2", "2", 1)}).get().ok());
+  ASSERT_TRUE(AppendAsync({Rec("r3", "3", 2), Rec("r4", "4", 3), Rec("r5", "5", 4)}).get().ok());
+  auto third = AppendAsync({Rec("r6", "6", 5)});
+  EXPECT_EQ(third.wait_for(kWhile), std::future_status::timeout);
+  ASSERT_TRUE(HoldPublisherForTesting(*store_, false).ok());
+  auto c = third.get();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->accepted, 1u);
+  EXPECT_EQ(PublishedRows(), 6u);
 }
 
 }  // namespace

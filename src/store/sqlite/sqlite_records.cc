@@ -204,6 +204,7 @@ Status SqliteStore::RebuildIndex() {
 Result<std::vector<StoredRecord>> SqliteStore::ListRecords(uint64_t after_seq, size_t limit) {
   std::vector<StoredRecord> out;
   if (limit == 0) return out;
+  AwaitVisible();  // the meter spellings come from the caches
   std::lock_guard lock(reader_mu_);
   // Rows written by versions 1-4 first: their seqs precede every block's.
   Statement& rows = list_records_;

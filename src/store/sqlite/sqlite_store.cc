@@ -378,10 +378,12 @@ std::string SqliteStore::SpellingOf(const std::string& meter_id) const {
 }
 
 Result<AggregatePage> SqliteStore::AggregateUsage(const AggregateQuery& query) {
+  AwaitVisible();
   return index_.Aggregate(query);
 }
 
 Result<std::vector<domain::Meter>> SqliteStore::ListMeters() {
+  AwaitVisible();
   std::vector<domain::Meter> out = domain::MeterCatalog::Builtin().meters();
   std::shared_lock lock(meta_mu_);
   for (const auto& [key, m] : meters_) {
@@ -416,6 +418,7 @@ Status SqliteStore::SaveMeter(const domain::Meter& meter) {
 }
 
 Result<std::vector<domain::Subscription>> SqliteStore::ListSubscriptions() {
+  AwaitVisible();
   std::shared_lock lock(meta_mu_);
   std::vector<domain::Subscription> out;
   out.reserve(subscriptions_.size());
@@ -424,6 +427,7 @@ Result<std::vector<domain::Subscription>> SqliteStore::ListSubscriptions() {
 }
 
 Result<std::optional<domain::Subscription>> SqliteStore::FindSubscription(const std::string& id) {
+  AwaitVisible();
   std::shared_lock lock(meta_mu_);
   auto it = subscriptions_.find(AsciiLower(id));
   if (it == subscriptions_.end()) return std::optional<domain::Subscription>();
@@ -451,6 +455,7 @@ Status SqliteStore::SaveSubscription(const domain::Subscription& subscription) {
 Result<std::shared_ptr<const std::vector<std::string>>> SqliteStore::DirectTenantIds(
     const std::string& provider_id) {
   const std::string provider = AsciiLower(provider_id);
+  AwaitVisible();
   std::shared_lock lock(meta_mu_);
   std::lock_guard cache_lock(direct_tenants_mu_);
   auto it = direct_tenants_.find(provider);
@@ -609,6 +614,7 @@ Result<std::optional<domain::Customer>> SqliteStore::FindCustomer(const std::str
 }
 
 StoreStats SqliteStore::GetStats() {
+  AwaitVisible();
   IndexStats is = index_.GetStats();
   StoreStats s;
   s.records = is.records;

@@ -27,6 +27,9 @@ struct SqliteStoreOptions {
   // after the callers of that commit have been answered.
   uint32_t checkpoint_every_commits = 1000;
   uint64_t checkpoint_wal_bytes = uint64_t{64} << 20;
+  // Committed records may wait this many for the publisher (which makes them visible to
+  // queries) before the writer waits; a larger group is still taken, alone.
+  size_t max_unpublished_records = 65536;
 };
 
 // Opens (and with create_if_missing, creates) the store in options.data_dir, applies pending
@@ -39,8 +42,9 @@ Result<std::unique_ptr<UsageStore>> OpenSqliteStore(const SqliteStoreOptions& op
 // rolled back and the store then refuses writes). InvalidArgument unless `store` was made by
 // OpenSqliteStore.
 Status FailNextCommitsForTesting(UsageStore& store, int n);
-// While held, the store's publisher leaves committed groups unpublished and unanswered, so a
-// test can make the writer commit the next group meanwhile. Release it before closing.
+// While held, the store's publisher leaves committed (and answered) groups unpublished, so a
+// test can make the writer commit the next group meanwhile; reads wait. Release it before
+// closing.
 Status HoldPublisherForTesting(UsageStore& store, bool hold);
 
 }  // namespace tally::store

@@ -11,11 +11,15 @@
 //   - Callers enqueue Jobs and wait; the writer takes every queued job at once, so concurrent
 //     appends share one COMMIT (group commit).
 //   - Pipeline: once a group's COMMIT has returned (durable), the writer files its records in
-//     the index's dedup table and hands the group to the publisher thread, which makes the
-//     records visible to queries, answers the group's callers and merges index tails, while
-//     the writer goes on with the next group. At most one group waits for the publisher. A
-//     group that registers meters or subscriptions, and every metadata write, first waits for
-//     the publisher to be idle, so the metadata caches and meter_refs_ never change under it.
+//     the index's dedup table, answers the group's callers and queues the group for the
+//     publisher thread, which makes the records visible to queries and merges index tails,
+//     while the writer goes on with the next group. The queued groups own their batches'
+//     encodings (the callers' records are gone), and hold at most max_unpublished_records records between them
+//     (beyond that the writer waits). Every read of usage or of the metadata caches first
+//     waits until the publisher has caught up with the groups answered before the read
+//     began (AwaitVisible), so a caller sees its own writes. A group that registers meters or
+//     subscriptions, and every metadata write, first waits for the publisher to be idle, so
+//     the metadata caches and meter_refs_ never change under it.
 //   - The metadata caches are mutated by the writer thread, or by the publisher while the
 //     writer waits for it; readers take meta_mu_ (shared) / the index's own lock.
 //   - reader_db_ (read-only, guarded by reader_mu_) serves ListRecords.
@@ -26,6 +30,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -162,7 +167,10 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
     const std::vector<domain::UsageRecord>* records = nullptr;
     ReportedTime now;
     std::vector<uint64_t> id_hashes;
-    BatchEncoding encoding;  // the records as they are stored; compressed on request
+    // The records as they are stored, compressed on request. Once the group is committed, the
+    // publisher takes it when it holds new records: they are published from its texts, so the
+    // caller's batch may die as soon as it is answered.
+    std::unique_ptr<BatchEncoding> encoding;
     // Set by the writer (under queue_mu_) when the batch has new records: the caller then
     // compresses `encoding` on its thread and sets `compressed` (compressed_cv_).
     bool compress_requested = false;
@@ -204,30 +212,28 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
     std::string spelling;
   };
 
-  // A committed group on its way to the publisher: its records become visible to queries and
-  // the caches learn its new meters and subscriptions; then every job is answered. `jobs`
-  // also holds the group's refused and failed jobs, so callers are answered in order.
+  // A committed (and answered) group on its way to the publisher: its records become visible
+  // to queries and the caches learn its new meters and subscriptions.
   struct PublishWork {
-    std::vector<Job*> jobs;
-    std::vector<IndexedRecord> records;  // views into the jobs' batches and meter_refs_
+    uint64_t last_seq = 0;  // of the group's records
+    // The encodings of the group's batches with new records, and those records: views into
+    // the encodings' texts and meter_refs_.
+    std::vector<std::unique_ptr<BatchEncoding>> encodings;
+    std::vector<IndexedRecord> records;
     std::vector<domain::Meter> new_meters;
     std::vector<domain::Subscription> new_subscriptions;
     // The group registers meters or subscriptions (the caches change when it is published).
     bool HasMetadata() const { return !new_meters.empty() || !new_subscriptions.empty(); }
-    void Clear() {
-      jobs.clear();
-      records.clear();
-      new_meters.clear();
-      new_subscriptions.clear();
-    }
   };
 
   // Writer thread (sqlite_append.cc).
   void WriterLoop();
-  // Waits until the publisher's slot is free, then hands it `work` (left empty).
+  // Queues `work` (left empty) for the publisher, once the queue has room for it.
   void HandToPublisher(PublishWork& work);
-  // Waits until the publisher has answered every group handed to it.
+  // Waits until the publisher has published every group handed to it and is idle.
   void DrainPublisher();
+  // Waits until every group answered before the call is visible to queries.
+  void AwaitVisible();
   // Publisher thread.
   void PublisherLoop();
   void Publish(PublishWork& work);
@@ -258,6 +264,11 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
   // Enqueues a job and waits for the writer to finish it.
   void RunOnWriter(Job& job);
+  // Encodings are reused, batch after batch: a batch's buffers are then allocated once, and
+  // never freed by another thread than the one that allocated them (the publisher frees the
+  // encodings it takes), which glibc's allocator makes slow.
+  std::unique_ptr<BatchEncoding> TakeEncoding();
+  void ReturnEncoding(std::unique_ptr<BatchEncoding> encoding);
   // Records `type` for the invoice (subscription, period) in the outbox with one pending delivery
   // per endpoint that receives it, when any does (writer thread, inside the caller's
   // transaction; sqlite_webhooks.cc).
@@ -328,15 +339,21 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   bool stopping_ = false;
   std::thread writer_;
 
-  // The publisher's one-group slot.
+  // The publisher's queue. published_seq_ trails answered_seq_ (the last seq of the groups
+  // answered so far, set by the writer); both only grow.
   std::mutex publish_mu_;
   std::condition_variable publish_cv_;
-  PublishWork publish_slot_;
-  bool publish_full_ = false;     // publish_slot_ holds a group not yet answered
-  bool publish_merging_ = false;  // the publisher is merging index tails
+  std::deque<PublishWork> publish_queue_;
+  size_t unpublished_records_ = 0;  // in publish_queue_ and being published
+  bool publish_busy_ = false;       // publishing or merging a group taken from the queue
   bool publish_stop_ = false;
   bool publish_hold_ = false;  // HoldPublisherForTesting
+  std::atomic<uint64_t> answered_seq_{0};
+  std::atomic<uint64_t> published_seq_{0};
   std::thread publisher_;
+
+  std::mutex spare_mu_;
+  std::vector<std::unique_ptr<BatchEncoding>> spare_encodings_;
 
   mutable std::mutex health_mu_;
   std::optional<Status> failure_;
