@@ -92,6 +92,40 @@ TEST(RecordBlock, RoundTripsEveryFieldOfTheAcceptedRecords) {
   EXPECT_EQ(*got[0].additional_info_text, *e1.additional_info_text(1));
 }
 
+TEST(RecordBlock, AnEncodingKeepsTheTextsTheIndexPublishesAndIsReusable) {
+  std::vector<domain::UsageRecord> batch = {Record("a", "vm1", "1"), Record("b", "vm2", "2")};
+  batch[1].subscription_id = "11111111-2222-3333-4444-555555555555";
+  batch[1].location = "west";
+  batch[1].additional_info = domain::Properties{{"k", "v"}};
+  BatchEncoding e;
+  ASSERT_TRUE(e.Encode(batch, ReportedTime::FromMicros(1)).ok());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(e.subscription_id(i), batch[i].subscription_id);
+    EXPECT_EQ(e.resource_uri(i), batch[i].resource_uri);
+    EXPECT_EQ(e.location(i), batch[i].location);
+  }
+  EXPECT_FALSE(e.additional_info_text(0).has_value());
+  EXPECT_TRUE(e.additional_info_text(1).has_value());
+
+  // Encoding another batch replaces everything (the store reuses encodings).
+  const std::vector<domain::UsageRecord> next = {Record("c", "vm3", "3")};
+  ASSERT_TRUE(e.Encode(next, ReportedTime::FromMicros(2)).ok());
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e.resource_uri(0), next[0].resource_uri);
+  EXPECT_EQ(e.subscription_id(0), next[0].subscription_id);
+  EXPECT_FALSE(e.additional_info_text(0).has_value());
+  EXPECT_EQ(e.content_hash(0), domain::ContentHash(next[0]));
+  ASSERT_TRUE(e.Compress().ok());
+  RecordBlockBuilder block;
+  block.Clear();
+  block.AddBatch(e, {});
+  const Decoded decoded = DecodeAll(block.bytes());
+  ASSERT_EQ(decoded.records.size(), 1u);
+  EXPECT_EQ(decoded.records[0].record_id, "c");
+  EXPECT_EQ(decoded.records[0].reported_time, ReportedTime::FromMicros(2));
+}
+
 // Records "id-0" .. "id-<n-1>" of the same resource, quantity 1.
 std::vector<domain::UsageRecord> Numbered(int n) {
   std::vector<domain::UsageRecord> batch;
