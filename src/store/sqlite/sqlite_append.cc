@@ -31,6 +31,13 @@ Result<AppendOutcome> SqliteStore::AppendUsage(const std::vector<domain::UsageRe
   for (size_t i = 0; i < records.size(); ++i) job.id_hashes[i] = RecordIdHash(records[i].record_id);
   job.encoding = TakeEncoding();
   TALLY_RETURN_IF_ERROR(job.encoding->Encode(records, now));
+  if (last_batch_had_new_.load(std::memory_order_relaxed)) {
+    // New usage usually follows new usage: compress now, in parallel with the batches ahead,
+    // instead of when the writer asks (and waits). A replay of duplicates turns this off after
+    // its first batch.
+    job.compress_status = job.encoding->Compress();
+    job.compressed = true;
+  }
   RunOnWriter(job);
   ReturnEncoding(std::move(job.encoding));  // unless the publisher took it
   if (!job.status.ok()) return job.status;
@@ -406,6 +413,7 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
       continue;
     }
     out.accepted = accepted_.size() - start;
+    last_batch_had_new_.store(out.accepted > 0, std::memory_order_relaxed);
   }
   if (accepted_.empty()) return;
 
@@ -526,19 +534,21 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
 }
 
 Status SqliteStore::WriteGroup(uint64_t first_seq, std::span<Job* const> jobs) {
-  // The callers of the batches with new records compress them, in parallel, meanwhile the
-  // writer waits (the publisher may still be busy with the previous group).
+  // The callers of the batches with new records that are not compressed yet compress them, in
+  // parallel, meanwhile the writer waits.
+  auto has_new = [](const Job* job) { return job->status.ok() && job->outcome.accepted > 0; };
   {
     std::unique_lock lock(queue_mu_);
-    auto has_new = [](const Job* job) { return job->status.ok() && job->outcome.accepted > 0; };
-    for (Job* job : jobs) job->compress_requested = has_new(job);
+    for (Job* job : jobs) job->compress_requested = has_new(job) && !job->compressed;
     done_cv_.notify_all();
     compressed_cv_.wait(lock, [&] {
       return std::all_of(jobs.begin(), jobs.end(),
                          [&](const Job* job) { return !has_new(job) || job->compressed; });
     });
   }
-  for (const Job* job : jobs) TALLY_RETURN_IF_ERROR(job->compress_status);
+  for (const Job* job : jobs) {
+    if (has_new(job)) TALLY_RETURN_IF_ERROR(job->compress_status);
+  }
   // accepted_ lists each job's accepted records in batch order, job after job.
   block_.Clear();
   size_t k = 0;

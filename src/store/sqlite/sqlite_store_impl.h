@@ -352,6 +352,10 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   std::atomic<uint64_t> published_seq_{0};
   std::thread publisher_;
 
+  // Whether the writer found new records in the last batch it judged: callers then compress
+  // their batches before queueing them (see AppendUsage).
+  std::atomic<bool> last_batch_had_new_{false};
+
   std::mutex spare_mu_;
   std::vector<std::unique_ptr<BatchEncoding>> spare_encodings_;
 
