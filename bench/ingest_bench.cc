@@ -16,7 +16,7 @@
 // for small runs); TALLY_BENCH_PG_RECORDS: how many of those batches PostgreSQL gets (default
 // 300,000: at its rate the rest would add minutes and not change the rate);
 // TALLY_BENCH_CHECKPOINT_WAL_MIB: the durable runs' WAL checkpoint threshold (default: the
-// store's, 64 MiB), to see what the checkpoints cost the ack latency.
+// store's, 16 MiB), to see what the checkpoints cost the ack latency.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
