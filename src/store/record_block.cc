@@ -149,8 +149,8 @@ Status BatchEncoding::Encode(std::span<const domain::UsageRecord> records, Repor
 }
 
 size_t BatchEncoding::capacity_bytes() const {
-  return strings_.capacity() + entries_.capacity() + payload_.capacity() +
-         compressed_.capacity() + scratch_.capacity() + content_hashes_.capacity() * 8 +
+  return strings_.capacity() + entries_.capacity() + payload_.capacity() + compressed_.capacity() +
+         scratch_.capacity() + content_hashes_.capacity() * 8 +
          refs_.capacity() * sizeof(TextRefs) + recent_.capacity() * 4;
 }
 

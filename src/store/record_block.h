@@ -62,7 +62,8 @@ class BatchEncoding {
   // domain::ContentHash of record i.
   uint64_t content_hash(size_t i) const { return content_hashes_[i]; }
   // Record i's texts, as stored: views into the encoding, valid until it is encoded again or
-  // destroyed (not across a move). Tags and additionalInfo are properties text, nullopt when absent.
+  // destroyed (not across a move). Tags and additionalInfo are properties text, nullopt when
+  // absent.
   std::string_view subscription_id(size_t i) const { return Text(refs_[i].subscription); }
   std::string_view resource_uri(size_t i) const { return Text(refs_[i].resource_uri); }
   std::string_view location(size_t i) const { return Text(refs_[i].location); }
@@ -89,7 +90,7 @@ class BatchEncoding {
   std::string compressed_;  // the payload's zstd frame
   std::vector<uint64_t> content_hashes_;
   std::vector<TextRefs> refs_;
-  std::vector<uint32_t> recent_;        // a small cache of interned texts: offset + 1
+  std::vector<uint32_t> recent_;  // a small cache of interned texts: offset + 1
   std::string scratch_;
 };
 

@@ -13,8 +13,6 @@
 #include <vector>
 
 #include "common/status.h"
-#include "store/billing_store.h"
-#include "store/webhook_store.h"
 #include "common/time.h"
 #include "domain/aggregate.h"
 #include "domain/api_key.h"
@@ -22,6 +20,8 @@
 #include "domain/meter.h"
 #include "domain/subscription.h"
 #include "domain/usage_record.h"
+#include "store/billing_store.h"
+#include "store/webhook_store.h"
 
 namespace tally::store {
 

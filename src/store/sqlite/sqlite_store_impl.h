@@ -14,10 +14,10 @@
 //     the index's dedup table, answers the group's callers and queues the group for the
 //     publisher thread, which makes the records visible to queries and merges index tails,
 //     while the writer goes on with the next group. The queued groups own their batches'
-//     encodings (the callers' records are gone), and hold at most max_unpublished_records records between them
-//     (beyond that the writer waits). Every read of usage or of the metadata caches first
-//     waits until the publisher has caught up with the groups answered before the read
-//     began (AwaitVisible), so a caller sees its own writes. A group that registers meters or
+//     encodings (the callers' records are gone), and hold at most max_unpublished_records records
+//     between them (beyond that the writer waits). Every read of usage or of the metadata caches
+//     first waits until the publisher has caught up with the groups answered before the read began
+//     (AwaitVisible), so a caller sees its own writes. A group that registers meters or
 //     subscriptions, and every metadata write, first waits for the publisher to be idle, so
 //     the metadata caches and meter_refs_ never change under it.
 //   - The metadata caches are mutated by the writer thread, or by the publisher while the
