@@ -101,7 +101,7 @@ Status BatchEncoding::Encode(std::span<const domain::UsageRecord> records, Repor
   strings_.clear();
   entries_.clear();
   content_hashes_.clear();
-  refs_.resize(records.size());
+  refs_.assign(records.size(), TextRefs{});
   recent_.assign(kRecentSlots, 0);
   content_hashes_.reserve(records.size());
   entries_.reserve(records.size() * 72);
@@ -116,14 +116,12 @@ Status BatchEncoding::Encode(std::span<const domain::UsageRecord> records, Repor
     PutVarint(entries_, refs.resource_uri);
     refs.location = Intern(r.location);
     PutVarint(entries_, refs.location);
-    refs.tags = 0;
     if (r.tags) {
       scratch_.clear();
       AppendPropertiesText(scratch_, *r.tags);
       refs.tags = Intern(scratch_) + 1;
     }
     PutVarint(entries_, refs.tags);
-    refs.info = 0;
     if (r.additional_info) {
       scratch_.clear();
       AppendPropertiesText(scratch_, *r.additional_info);

@@ -25,8 +25,8 @@ Result<AppendOutcome> SqliteStore::AppendUsage(const std::vector<domain::UsageRe
   // Hashing, encoding and compressing the records are the bulk of the per-record CPU work; do
   // them on the caller's thread so that concurrent callers work in parallel and the writer only
   // probes, inserts and commits. Encoding records that turn out to be duplicates is wasted, but
-  // cheap; compression, which is not, waits until the writer has found new records in the batch
-  // (RunOnWriter).
+  // cheap; compression, which is not, is done up front only while the writer keeps finding new
+  // records, and otherwise once it has found some in this batch (RunOnWriter).
   job.id_hashes.resize(records.size());
   for (size_t i = 0; i < records.size(); ++i) job.id_hashes[i] = RecordIdHash(records[i].record_id);
   job.encoding = TakeEncoding();
@@ -142,9 +142,7 @@ void SqliteStore::WriterLoop() {
       if (publish) {
         // The group's records view the encodings of their batches: the publisher takes them.
         for (Job* job : group) {
-          if (job->status.ok() && job->outcome.accepted > 0) {
-            to_publish_.encodings.push_back(std::move(job->encoding));
-          }
+          if (job->HasNewRecords()) to_publish_.encodings.push_back(std::move(job->encoding));
         }
         to_publish_.last_seq = last_seq_;
         answered_seq_.store(last_seq_, std::memory_order_release);
@@ -500,8 +498,8 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
 
   // The records go to the dedup table now, so that the next group finds them, and to queries
   // when the publisher takes the group. The views point into the batches' encodings (which go
-  // with the group to the publisher) and into meter_refs_ nodes (kept until a metadata write, which
-  // waits for the publisher).
+  // with the group to the publisher) and into meter_refs_ nodes (kept until a metadata write,
+  // which waits for the publisher).
   std::vector<IndexedRecord>& published = to_publish_.records;
   published.resize(accepted_.size());
   for (size_t k = 0; k < accepted_.size(); ++k) {
@@ -536,18 +534,17 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
 Status SqliteStore::WriteGroup(uint64_t first_seq, std::span<Job* const> jobs) {
   // The callers of the batches with new records that are not compressed yet compress them, in
   // parallel, meanwhile the writer waits.
-  auto has_new = [](const Job* job) { return job->status.ok() && job->outcome.accepted > 0; };
   {
     std::unique_lock lock(queue_mu_);
-    for (Job* job : jobs) job->compress_requested = has_new(job) && !job->compressed;
+    for (Job* job : jobs) job->compress_requested = job->HasNewRecords() && !job->compressed;
     done_cv_.notify_all();
     compressed_cv_.wait(lock, [&] {
       return std::all_of(jobs.begin(), jobs.end(),
-                         [&](const Job* job) { return !has_new(job) || job->compressed; });
+                         [](const Job* job) { return !job->HasNewRecords() || job->compressed; });
     });
   }
   for (const Job* job : jobs) {
-    if (has_new(job)) TALLY_RETURN_IF_ERROR(job->compress_status);
+    if (job->HasNewRecords()) TALLY_RETURN_IF_ERROR(job->compress_status);
   }
   // accepted_ lists each job's accepted records in batch order, job after job.
   block_.Clear();

@@ -187,6 +187,9 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
 
     Status status;
     bool done = false;
+
+    // An append whose batch holds records the writer accepted.
+    bool HasNewRecords() const { return status.ok() && outcome.accepted > 0; }
   };
 
   explicit SqliteStore(const SqliteStoreOptions& options);
