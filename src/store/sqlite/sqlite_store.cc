@@ -160,6 +160,9 @@ SqliteStore::~SqliteStore() {
   list_records_ = Statement();
   list_blocks_ = Statement();
   reader_db_ = Database();
+  // Closing checkpoints the WAL into the database; with a size limit SQLite would then empty
+  // the file it is told to keep.
+  (void)writer_db_.Exec("PRAGMA journal_size_limit = -1");
   insert_block_ = Statement();
   select_block_ = Statement();
   select_record_ = Statement();
@@ -231,6 +234,14 @@ Status SqliteStore::OpenFiles() {
   TALLY_ASSIGN_OR_RETURN(int64_t page_size, writer_db_.QueryInt64("PRAGMA page_size"));
   page_size_ = static_cast<uint64_t>(page_size);
   sqlite3_wal_hook(writer_db_.raw(), &SqliteStore::OnWalCommit, this);
+  // The WAL file is kept when the store closes, at its length, and reused from its start: a
+  // commit that extends the file costs ext4 a journal commit besides the data, so the first
+  // ~16 MiB of commits after each open took 2-4 times longer while a new log grew. The
+  // RESTART copies what the kept log holds (already in the database after a clean close) and
+  // makes the next commit write from the log's start instead of after its old frames.
+  int persist = 1;
+  (void)sqlite3_file_control(writer_db_.raw(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+  TALLY_RETURN_IF_ERROR(writer_db_.Exec("PRAGMA wal_checkpoint(RESTART)"));
   return Status::Ok();
 }
 
