@@ -250,14 +250,16 @@ Status SqliteStore::Commit() {
 }
 
 void SqliteStore::MaybeCheckpoint() {
-  if (commits_since_checkpoint_ == 0) return;
-  const bool due = commits_since_checkpoint_ >= options_.checkpoint_every_commits ||
-                   wal_frames_ * page_size_ > options_.checkpoint_wal_bytes;
-  if (!due) return;
-  // PASSIVE never waits for readers; whatever it cannot copy now is copied next time. A failed
-  // checkpoint loses nothing (the WAL keeps the data), so it is not a write failure.
-  (void)writer_db_.Exec("PRAGMA wal_checkpoint(PASSIVE)");
-  commits_since_checkpoint_ = 0;
+  const uint64_t wal_bytes = wal_frames_ * page_size_;
+  const bool due = commits_since_checkpoint_ > 0 &&
+                   (commits_since_checkpoint_ >= options_.checkpoint_every_commits ||
+                    wal_bytes > options_.checkpoint_wal_bytes);
+  // A checkpoint starts only when none is syncing; while one is, the WAL may grow up to four
+  // times the threshold before the writer waits for it.
+  const bool starts = due && !checkpointer_->syncing();
+  Status s = checkpointer_->Run(writer_db_, due, wal_bytes > 4 * options_.checkpoint_wal_bytes);
+  if (!s.ok()) MarkFailed(s);
+  if (starts) commits_since_checkpoint_ = 0;
 }
 
 int SqliteStore::OnWalCommit(void* self, sqlite3*, const char*, int frames) {

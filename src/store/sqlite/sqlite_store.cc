@@ -155,8 +155,9 @@ SqliteStore::~SqliteStore() {
     publish_cv_.notify_all();
     publisher_.join();
   }
-  // Close the reader first so that the writer connection is the last one and checkpoints the
-  // WAL into the database as it closes.
+  // Close the reader and the checkpointer's guard first so that the writer connection is the
+  // last one and checkpoints the WAL into the database (with an fsync) as it closes.
+  checkpointer_.reset();
   list_records_ = Statement();
   list_blocks_ = Statement();
   reader_db_ = Database();
@@ -242,6 +243,7 @@ Status SqliteStore::OpenFiles() {
   int persist = 1;
   (void)sqlite3_file_control(writer_db_.raw(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   TALLY_RETURN_IF_ERROR(writer_db_.Exec("PRAGMA wal_checkpoint(RESTART)"));
+  TALLY_ASSIGN_OR_RETURN(checkpointer_, WalCheckpointer::Open(db_path_));
   return Status::Ok();
 }
 

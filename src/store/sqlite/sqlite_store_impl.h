@@ -44,6 +44,7 @@
 #include "store/record_block.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/wal_checkpointer.h"
 #include "store/usage_index.h"
 
 namespace tally::store::sqlite {
@@ -301,6 +302,8 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   uint32_t commits_since_checkpoint_ = 0;
   uint64_t wal_frames_ = 0;    // frames in the WAL after the last commit (writer thread)
   uint64_t page_size_ = 4096;  // of the database, for the WAL's size in bytes
+  // Checkpoints for the writer thread; closed before writer_db_.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   // Writer thread: buffers reused from group to group (cleared, not freed).
   std::vector<Accepted> accepted_;
   std::vector<uint32_t> group_slots_;  // open addressing by recordId hash: position + 1

@@ -1,11 +1,14 @@
-// The SQLite store keeps its write-ahead log between processes (docs/storage.md, "Files"): a
-// store that is reopened overwrites the log it already has instead of growing a new one, whose
-// first commits would each extend the file and so cost the filesystem an extra journal commit.
+// The SQLite store's write-ahead log (docs/storage.md, "The single-writer rule"): it is kept
+// between processes, so a reopened store overwrites the log it has instead of growing a new
+// one; and WalCheckpointer copies it into the database without the writer waiting for the
+// database file's fsync, never letting SQLite restart the log before that fsync.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include "common/clock.h"
+#include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/wal_checkpointer.h"
 #include "store/store_test_util.h"
 
 namespace tally::store {
@@ -62,6 +65,101 @@ TEST(SqliteWalTest, TheLogOutlivesTheStoreAndIsOverwrittenFromItsStartWhenReopen
   auto records = (*opened)->ListRecords(0, 1000);
   ASSERT_TRUE(records.ok()) << records.status().ToString();
   EXPECT_EQ(records->size(), 6u * 50 + 3 * 50);
+}
+
+// A WAL-mode database with one table, the way the store configures its writer connection.
+sqlite::Database OpenWalDatabase(const std::string& path) {
+  auto db = sqlite::Database::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_TRUE(db->Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                       "PRAGMA wal_autocheckpoint = 0;"
+                       "CREATE TABLE IF NOT EXISTS t (x BLOB)")
+                  .ok());
+  return std::move(*db);
+}
+
+void InsertRows(sqlite::Database& db, int rows) {
+  for (int i = 0; i < rows; ++i) {
+    ASSERT_TRUE(db.Exec("INSERT INTO t VALUES (randomblob(3000))").ok());
+  }
+}
+
+// What the checkpointer relies on: while a read transaction is open on another connection,
+// SQLite appends to the log after a checkpoint instead of restarting it over the copied
+// frames, which the database file may not hold durably yet.
+TEST(SqliteWalTest, AnOpenReadTransactionKeepsTheLogFromRestarting) {
+  TempDir dir;
+  const std::string path = dir.path() + "/t.db";
+  sqlite::Database writer = OpenWalDatabase(path);
+  InsertRows(writer, 40);
+  auto guard = sqlite::Database::Open(path, SQLITE_OPEN_READONLY);
+  ASSERT_TRUE(guard.ok()) << guard.status().ToString();
+  ASSERT_TRUE(guard->Exec("BEGIN").ok());
+  ASSERT_TRUE(guard->QueryInt64("SELECT count(*) FROM sqlite_schema").ok());
+
+  ASSERT_TRUE(writer.Exec("PRAGMA synchronous = OFF").ok());
+  ASSERT_TRUE(writer.Exec("PRAGMA wal_checkpoint(PASSIVE)").ok());
+  ASSERT_TRUE(writer.Exec("PRAGMA synchronous = FULL").ok());
+  const int64_t copied = FileSize(path + "-wal");
+  InsertRows(writer, 5);
+  EXPECT_GT(FileSize(path + "-wal"), copied) << "the log restarted under an open read";
+
+  // Once the read ends, the next checkpoint lets the next commit restart the log.
+  ASSERT_TRUE(guard->Exec("COMMIT").ok());
+  ASSERT_TRUE(writer.Exec("PRAGMA wal_checkpoint(PASSIVE)").ok());
+  const int64_t grown = FileSize(path + "-wal");
+  InsertRows(writer, 5);
+  EXPECT_EQ(FileSize(path + "-wal"), grown) << "the log did not restart";
+}
+
+TEST(SqliteWalTest, ACheckpointSyncsInTheBackgroundAndThenLetsTheLogRestart) {
+  TempDir dir;
+  const std::string path = dir.path() + "/t.db";
+  sqlite::Database writer = OpenWalDatabase(path);
+  InsertRows(writer, 40);
+  auto checkpointer = sqlite::WalCheckpointer::Open(path);
+  ASSERT_TRUE(checkpointer.ok()) << checkpointer.status().ToString();
+
+  ASSERT_TRUE((*checkpointer)->Run(writer, /*due=*/false, /*overdue=*/false).ok());
+  EXPECT_FALSE((*checkpointer)->syncing()) << "started a checkpoint that was not due";
+  ASSERT_TRUE((*checkpointer)->Run(writer, /*due=*/true, /*overdue=*/false).ok());
+  EXPECT_TRUE((*checkpointer)->syncing());
+  EXPECT_EQ(*writer.QueryInt64("PRAGMA synchronous"), 2) << "commits must stay FULL";
+  InsertRows(writer, 3);  // committed while the database file syncs
+  // Overdue: waits for the sync, then copies what was committed meanwhile.
+  ASSERT_TRUE((*checkpointer)->Run(writer, /*due=*/false, /*overdue=*/true).ok());
+  EXPECT_FALSE((*checkpointer)->syncing());
+  const int64_t size = FileSize(path + "-wal");
+  InsertRows(writer, 5);
+  EXPECT_EQ(FileSize(path + "-wal"), size) << "the log did not restart after the sync";
+
+  auto reader = sqlite::Database::Open(path, SQLITE_OPEN_READONLY);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(*reader->QueryInt64("SELECT count(*) FROM t"), 48);
+}
+
+// A checkpoint after every commit: the log is restarted again and again and stays small.
+TEST(SqliteWalTest, TheStoresLogStaysBoundedWhenEveryCommitIsCheckpointed) {
+  TempDir dir;
+  FakeClockForTesting clock(UtcTime{Reported(kHour + 100).micros()});
+  SqliteStoreOptions options;
+  options.data_dir = dir.path();
+  options.create_if_missing = true;
+  options.clock = &clock;
+  options.checkpoint_wal_bytes = 1;
+  {
+    auto opened = OpenSqliteStore(options);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    AppendBatches(**opened, "small-", 120);
+    EXPECT_TRUE((*opened)->WriteHealth().ok());
+    // Each commit writes a few 64 KiB pages; without restarts 120 commits would pass 20 MiB.
+    EXPECT_LT(FileSize(dir.path() + "/tally.db-wal"), int64_t{4} << 20);
+  }
+  auto opened = OpenTestSqliteStore(dir.path(), &clock);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto records = (*opened)->ListRecords(0, 10000);
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  EXPECT_EQ(records->size(), 120u * 50);
 }
 
 }  // namespace

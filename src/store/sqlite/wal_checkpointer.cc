@@ -1,0 +1,115 @@
+#include "store/sqlite/wal_checkpointer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tally::store::sqlite {
+
+namespace {
+
+// An ordinary passive checkpoint on the writer connection: copies and fsyncs. A failed
+// checkpoint loses nothing (the WAL keeps the data) and the next one retries, so its result is
+// not a write failure.
+void CheckpointAndSync(Database& writer) { (void)writer.Exec("PRAGMA wal_checkpoint(PASSIVE)"); }
+
+}  // namespace
+
+Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Open(const std::string& db_path) {
+  std::unique_ptr<WalCheckpointer> c(new WalCheckpointer());
+  TALLY_ASSIGN_OR_RETURN(c->guard_, Database::Open(db_path, SQLITE_OPEN_READONLY));
+  TALLY_RETURN_IF_ERROR(c->guard_.Exec("PRAGMA busy_timeout = 10000"));
+  c->db_fd_ = open(db_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (c->db_fd_ < 0) {
+    return Unavailable("cannot open " + db_path + " to sync it: " + std::strerror(errno));
+  }
+  c->syncer_ = std::thread([p = c.get()] { p->SyncLoop(); });
+  return c;
+}
+
+WalCheckpointer::~WalCheckpointer() {
+  if (syncer_.joinable()) {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    syncer_.join();
+  }
+  // A guard still open after a failed sync ends here; closing the writer connection then
+  // checkpoints with an fsync of its own.
+  (void)guard_.Exec("ROLLBACK");
+  if (db_fd_ >= 0) close(db_fd_);
+}
+
+Status WalCheckpointer::Run(Database& writer, bool due, bool overdue) {
+  if (syncing_) {
+    std::unique_lock lock(mu_);
+    if (!sync_done_) {
+      if (!overdue) return Status::Ok();
+      cv_.wait(lock, [&] { return sync_done_; });
+    }
+    syncing_ = false;
+    // The guard stays open after a failed sync, so the WAL is never restarted over frames the
+    // database file may not hold.
+    TALLY_RETURN_IF_ERROR(sync_status_);
+    lock.unlock();
+    // What was committed during the sync: a small copy and fsync, after which the next commit
+    // restarts the WAL.
+    CheckpointAndSync(writer);
+    return Status::Ok();
+  }
+  if (!due) return Status::Ok();
+  return StartCheckpoint(writer);
+}
+
+Status WalCheckpointer::StartCheckpoint(Database& writer) {
+  // A read transaction that has read something holds a read mark in the WAL index.
+  Status pinned = guard_.Exec("BEGIN");
+  if (pinned.ok()) {
+    Result<int64_t> read = guard_.QueryInt64("SELECT count(*) FROM sqlite_schema");
+    pinned = read.status();
+  }
+  if (!pinned.ok()) {
+    (void)guard_.Exec("ROLLBACK");
+    CheckpointAndSync(writer);
+    return Status::Ok();
+  }
+  TALLY_RETURN_IF_ERROR(writer.Exec("PRAGMA synchronous = OFF"));
+  (void)writer.Exec("PRAGMA wal_checkpoint(PASSIVE)");
+  // Commits must be durable again before anyone is answered.
+  TALLY_RETURN_IF_ERROR(writer.Exec("PRAGMA synchronous = FULL"));
+  {
+    std::lock_guard lock(mu_);
+    sync_requested_ = true;
+    sync_done_ = false;
+  }
+  cv_.notify_all();
+  syncing_ = true;
+  return Status::Ok();
+}
+
+void WalCheckpointer::SyncLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || sync_requested_; });
+    if (!sync_requested_) return;
+    sync_requested_ = false;
+    lock.unlock();
+    Status s = Status::Ok();
+    if (fdatasync(db_fd_) != 0) {
+      s = Unavailable(std::string("fsync of the database file after a checkpoint failed: ") +
+                      std::strerror(errno));
+    } else {
+      s = guard_.Exec("COMMIT");  // lets the WAL restart
+    }
+    lock.lock();
+    sync_status_ = s;
+    sync_done_ = true;
+    cv_.notify_all();
+  }
+}
+
+}  // namespace tally::store::sqlite
