@@ -1,4 +1,7 @@
 // The writer thread of SqliteStore: group commit of appends, metadata writes, checkpoints.
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <span>
 #include <unordered_map>
@@ -188,6 +191,11 @@ void SqliteStore::AwaitVisible() {
 }
 
 void SqliteStore::PublisherLoop() {
+  // Only this thread's priority changes (a Linux thread is its own scheduling entity). A
+  // refusal leaves it at the process's priority: slower acknowledgements, nothing worse.
+  if (options_.publisher_nice != 0) {
+    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), options_.publisher_nice);
+  }
   std::unique_lock lock(publish_mu_);
   while (true) {
     publish_cv_.wait(lock,

@@ -1,10 +1,14 @@
 // The SQLite store's commit pipeline: a group is answered once committed; while it waits for
 // the publisher, the writer commits the next one, which must still see the first group's
 // records as stored, and reads wait until it is visible.
+#include <dirent.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <chrono>
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "common/clock.h"
@@ -175,6 +179,38 @@ TEST_F(SqlitePipelineTest, TheWriterWaitsWhenTooManyRecordsAreUnpublished) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->accepted, 1u);
   EXPECT_EQ(PublishedRows(), 6u);
+}
+
+// The nice value of every thread of this process, from /proc/self/task/*/stat.
+std::vector<int> ThreadNiceValues() {
+  std::vector<int> out;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return out;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream in(std::string("/proc/self/task/") + e->d_name + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // After "pid (comm)": state is field 3, nice field 19.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) out.push_back(std::stoi(field));
+    }
+  }
+  closedir(dir);
+  return out;
+}
+
+TEST_F(SqlitePipelineTest, ThePublisherYieldsTheCoresToTheAcknowledgements) {
+  const int base = getpriority(PRIO_PROCESS, 0);
+  if (base + SqliteStoreOptions().publisher_nice > 19) GTEST_SKIP() << "the tests run at nice 19";
+  const int expected = std::min(19, base + SqliteStoreOptions().publisher_nice);
+  std::vector<int> nice = ThreadNiceValues();
+  EXPECT_EQ(std::count(nice.begin(), nice.end(), expected), 1)
+      << "no thread (or more than one) runs at nice " << expected;
+  store_.reset();
+  nice = ThreadNiceValues();
+  EXPECT_EQ(std::count(nice.begin(), nice.end(), expected), 0);
 }
 
 }  // namespace
