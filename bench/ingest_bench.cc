@@ -17,6 +17,7 @@
 // 300,000: at its rate the rest would add minutes and not change the rate);
 // TALLY_BENCH_CHECKPOINT_WAL_MIB: the durable runs' WAL checkpoint threshold (default: the
 // store's, 16 MiB), to see what the checkpoints cost the ack latency;
+// TALLY_BENCH_PUBLISHER_NICE: the store's publisher_nice (default 10);
 // TALLY_BENCH_OFFERED_RPS: pace the durable run at this many records/s instead of sending each
 // batch as soon as the connection's previous one is answered (latency at a given load; no
 // duplicates pass; the first TALLY_BENCH_WARMUP_MS, default 1000, are reported apart);
@@ -196,6 +197,7 @@ int Durable(const Dataset& d) {
       static_cast<uint64_t>(EnvInt("TALLY_BENCH_CHECKPOINT_WAL_MIB",
                                    static_cast<int64_t>(so.checkpoint_wal_bytes >> 20)))
       << 20;
+  so.publisher_nice = static_cast<int>(EnvInt("TALLY_BENCH_PUBLISHER_NICE", so.publisher_nice));
   sw.Restart();
   auto opened = store::OpenSqliteStore(so);
   if (!opened.ok()) Die("open store", opened.status());
