@@ -236,8 +236,9 @@ Status SqliteStore::OpenFiles() {
   page_size_ = static_cast<uint64_t>(page_size);
   sqlite3_wal_hook(writer_db_.raw(), &SqliteStore::OnWalCommit, this);
   // The WAL file is kept when the store closes, at its length, and reused from its start: a
-  // commit that extends the file costs ext4 a journal commit besides the data, so the first
-  // ~16 MiB of commits after each open took 2-4 times longer while a new log grew. The
+  // commit that extends the file costs ext4 a journal commit besides the data (the first
+  // ~16 MiB of commits after an open were measured up to 4 times slower, though the warm-up's
+  // CPU contention also played a part there). The
   // RESTART copies what the kept log holds (already in the database after a clean close) and
   // makes the next commit write from the log's start instead of after its old frames.
   int persist = 1;

@@ -77,7 +77,10 @@ Status WalCheckpointer::StartCheckpoint(Database& writer) {
     CheckpointAndSync(writer);
     return Status::Ok();
   }
-  TALLY_RETURN_IF_ERROR(writer.Exec("PRAGMA synchronous = OFF"));
+  if (Status off = writer.Exec("PRAGMA synchronous = OFF"); !off.ok()) {
+    (void)guard_.Exec("ROLLBACK");  // an open guard would keep the WAL from ever restarting
+    return off;
+  }
   (void)writer.Exec("PRAGMA wal_checkpoint(PASSIVE)");
   // Commits must be durable again before anyone is answered.
   TALLY_RETURN_IF_ERROR(writer.Exec("PRAGMA synchronous = FULL"));
