@@ -138,6 +138,36 @@ TEST(SqliteWalTest, ACheckpointSyncsInTheBackgroundAndThenLetsTheLogRestart) {
   EXPECT_EQ(*reader->QueryInt64("SELECT count(*) FROM t"), 48);
 }
 
+TEST(SqliteWalTest, AFailedSyncIsReportedAndTheLogIsNeverRestarted) {
+  TempDir dir;
+  const std::string path = dir.path() + "/t.db";
+  sqlite::Database writer = OpenWalDatabase(path);
+  InsertRows(writer, 40);
+  auto checkpointer = sqlite::WalCheckpointer::Open(path);
+  ASSERT_TRUE(checkpointer.ok()) << checkpointer.status().ToString();
+  (*checkpointer)->FailNextSyncForTesting();
+
+  ASSERT_TRUE((*checkpointer)->Run(writer, /*due=*/true, /*overdue=*/false).ok());
+  Status failed = (*checkpointer)->Run(writer, /*due=*/false, /*overdue=*/true);
+  EXPECT_EQ(failed.code(), StatusCode::kUnavailable) << failed.ToString();
+  EXPECT_NE(failed.message().find("fsync of the database file"), std::string::npos)
+      << failed.ToString();
+
+  // The database file may lack the copied pages, and a later fsync that succeeds would not
+  // prove otherwise: nothing checkpoints any more and the log keeps every frame.
+  const int64_t before = FileSize(path + "-wal");
+  EXPECT_EQ((*checkpointer)->Run(writer, /*due=*/true, /*overdue=*/false).code(),
+            StatusCode::kUnavailable);
+  ASSERT_TRUE(writer.Exec("PRAGMA wal_checkpoint(PASSIVE)").ok());  // copies, cannot restart
+  InsertRows(writer, 5);
+  EXPECT_GT(FileSize(path + "-wal"), before) << "the log restarted after a failed sync";
+  checkpointer->reset();
+  writer = sqlite::Database();
+  auto reader = sqlite::Database::Open(path, SQLITE_OPEN_READONLY);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(*reader->QueryInt64("SELECT count(*) FROM t"), 45);
+}
+
 // A checkpoint after every commit: the log is restarted again and again and stays small.
 TEST(SqliteWalTest, TheStoresLogStaysBoundedWhenEveryCommitIsCheckpointed) {
   TempDir dir;

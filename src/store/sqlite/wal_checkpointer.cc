@@ -38,13 +38,19 @@ WalCheckpointer::~WalCheckpointer() {
     cv_.notify_all();
     syncer_.join();
   }
-  // A guard still open after a failed sync ends here; closing the writer connection then
-  // checkpoints with an fsync of its own.
+  // A guard still open after a failed sync ends here, when nothing writes any more. The WAL
+  // file keeps its frames when the store closes (docs/storage.md), so the next open recovers
+  // them all from it and copies them again (wal_checkpoint(RESTART), with an fsync).
   (void)guard_.Exec("ROLLBACK");
   if (db_fd_ >= 0) close(db_fd_);
 }
 
 Status WalCheckpointer::Run(Database& writer, bool due, bool overdue) {
+  // After a failed fsync the kernel may have dropped the pages it could not write, so a later
+  // fsync that succeeds proves nothing about them: no checkpoint runs any more and the guard
+  // stays open until the store closes, so the WAL keeps every frame for the next open's
+  // recovery.
+  if (!failure_.ok()) return failure_;
   if (syncing_) {
     std::unique_lock lock(mu_);
     if (!sync_done_) {
@@ -52,9 +58,10 @@ Status WalCheckpointer::Run(Database& writer, bool due, bool overdue) {
       cv_.wait(lock, [&] { return sync_done_; });
     }
     syncing_ = false;
-    // The guard stays open after a failed sync, so the WAL is never restarted over frames the
-    // database file may not hold.
-    TALLY_RETURN_IF_ERROR(sync_status_);
+    if (!sync_status_.ok()) {
+      failure_ = sync_status_;
+      return failure_;
+    }
     lock.unlock();
     // What was committed during the sync: a small copy and fsync, after which the next commit
     // restarts the WAL.
@@ -102,9 +109,10 @@ void WalCheckpointer::SyncLoop() {
     sync_requested_ = false;
     lock.unlock();
     Status s = Status::Ok();
-    if (fdatasync(db_fd_) != 0) {
+    const bool failed = fail_next_sync_.exchange(false) || fdatasync(db_fd_) != 0;
+    if (failed) {
       s = Unavailable(std::string("fsync of the database file after a checkpoint failed: ") +
-                      std::strerror(errno));
+                      std::strerror(errno != 0 ? errno : EIO));
     } else {
       s = guard_.Exec("COMMIT");  // lets the WAL restart
     }

@@ -20,6 +20,7 @@
 // Thread-safety: Run() is called by the writer thread only; the sync thread is internal.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -43,11 +44,13 @@ class WalCheckpointer {
   // checkpoint; `overdue`: so much that the writer should rather wait for a sync in flight than
   // let the WAL grow further. An error means the database file could not be made durable or
   // the writer connection could not be put back to `synchronous = FULL`: the store must stop
-  // accepting writes.
+  // accepting writes. Once a sync has failed, every later call returns that failure.
   Status Run(Database& writer, bool due, bool overdue);
 
   // True between step 2 and the writer's next call after the sync (for tests).
   bool syncing() const { return syncing_; }
+  // The next background sync fails as if fdatasync had (for tests).
+  void FailNextSyncForTesting() { fail_next_sync_ = true; }
 
  private:
   WalCheckpointer() = default;
@@ -58,6 +61,7 @@ class WalCheckpointer {
   Database guard_;
   int db_fd_ = -1;
   bool syncing_ = false;  // writer thread
+  Status failure_;        // writer thread: the failed sync, after which nothing checkpoints
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -66,6 +70,7 @@ class WalCheckpointer {
   bool stopping_ = false;        // guarded by mu_
   Status sync_status_;           // guarded by mu_
   std::thread syncer_;
+  std::atomic<bool> fail_next_sync_{false};
 };
 
 }  // namespace tally::store::sqlite
