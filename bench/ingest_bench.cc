@@ -152,6 +152,17 @@ void ReportLoad(const std::string& prefix, const LoadResult& r, Goal goal, doubl
   Report(prefix + "_cpu_us_per_record", r.cpu_seconds * 1e6 / static_cast<double>(r.records), "us");
 }
 
+// Every acknowledgement of `r` as "due_ms,latency_ms", in the order the batches were due
+// (TALLY_BENCH_LATENCY_CSV), to see where in the run the slow ones fall.
+void WriteLatencyCsv(const LoadResult& r, const std::string& path) {
+  std::vector<size_t> order(r.starts_ms.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return r.starts_ms[a] < r.starts_ms[b]; });
+  std::ofstream out(path, std::ios::trunc);
+  for (size_t i : order) out << r.starts_ms[i] << "," << r.latencies_ms[i] << "\n";
+}
+
 std::string FiguresPath(const Dataset& d) { return d.dir + "/ingest-figures"; }
 
 int Durable(const Dataset& d) {
@@ -255,15 +266,8 @@ int Durable(const Dataset& d) {
 
   LoadResult first = RunLoad(bodies.size(), send, records_of, interval_ms);
   ReportLoad(load + "durable", first, Goal::kAtLeast, offered > 0 ? offered * 0.99 : 150'000);
-  // TALLY_BENCH_LATENCY_CSV=FILE: every durable acknowledgement as "due_ms,latency_ms", in
-  // the order of sending, to see where in the run the slow ones fall.
   if (const std::string csv = EnvString("TALLY_BENCH_LATENCY_CSV", ""); !csv.empty()) {
-    std::vector<size_t> order(first.starts_ms.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(),
-              [&](size_t a, size_t b) { return first.starts_ms[a] < first.starts_ms[b]; });
-    std::ofstream out(csv, std::ios::trunc);
-    for (size_t i : order) out << first.starts_ms[i] << "," << first.latencies_ms[i] << "\n";
+    WriteLatencyCsv(first, csv);
   }
   bool steady = offered > 0;
   if (offered > 0) {

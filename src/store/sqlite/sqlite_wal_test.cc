@@ -112,23 +112,32 @@ TEST(SqliteWalTest, AnOpenReadTransactionKeepsTheLogFromRestarting) {
   EXPECT_EQ(FileSize(path + "-wal"), grown) << "the log did not restart";
 }
 
-TEST(SqliteWalTest, ACheckpointSyncsInTheBackgroundAndThenLetsTheLogRestart) {
+// A WAL-mode database holding 40 rows and a checkpointer for it.
+class WalCheckpointerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    InsertRows(writer, 40);
+    auto opened = sqlite::WalCheckpointer::Open(path);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    checkpointer = std::move(*opened);
+  }
+
   TempDir dir;
   const std::string path = dir.path() + "/t.db";
   sqlite::Database writer = OpenWalDatabase(path);
-  InsertRows(writer, 40);
-  auto checkpointer = sqlite::WalCheckpointer::Open(path);
-  ASSERT_TRUE(checkpointer.ok()) << checkpointer.status().ToString();
+  std::unique_ptr<sqlite::WalCheckpointer> checkpointer;
+};
 
-  ASSERT_TRUE((*checkpointer)->Run(writer, /*due=*/false, /*overdue=*/false).ok());
-  EXPECT_FALSE((*checkpointer)->syncing()) << "started a checkpoint that was not due";
-  ASSERT_TRUE((*checkpointer)->Run(writer, /*due=*/true, /*overdue=*/false).ok());
-  EXPECT_TRUE((*checkpointer)->syncing());
+TEST_F(WalCheckpointerTest, ACheckpointSyncsInTheBackgroundAndThenLetsTheLogRestart) {
+  ASSERT_TRUE(checkpointer->Run(writer, /*due=*/false, /*overdue=*/false).ok());
+  EXPECT_FALSE(checkpointer->syncing()) << "started a checkpoint that was not due";
+  ASSERT_TRUE(checkpointer->Run(writer, /*due=*/true, /*overdue=*/false).ok());
+  EXPECT_TRUE(checkpointer->syncing());
   EXPECT_EQ(*writer.QueryInt64("PRAGMA synchronous"), 2) << "commits must stay FULL";
   InsertRows(writer, 3);  // committed while the database file syncs
   // Overdue: waits for the sync, then copies what was committed meanwhile.
-  ASSERT_TRUE((*checkpointer)->Run(writer, /*due=*/false, /*overdue=*/true).ok());
-  EXPECT_FALSE((*checkpointer)->syncing());
+  ASSERT_TRUE(checkpointer->Run(writer, /*due=*/false, /*overdue=*/true).ok());
+  EXPECT_FALSE(checkpointer->syncing());
   const int64_t size = FileSize(path + "-wal");
   InsertRows(writer, 5);
   EXPECT_EQ(FileSize(path + "-wal"), size) << "the log did not restart after the sync";
@@ -138,17 +147,11 @@ TEST(SqliteWalTest, ACheckpointSyncsInTheBackgroundAndThenLetsTheLogRestart) {
   EXPECT_EQ(*reader->QueryInt64("SELECT count(*) FROM t"), 48);
 }
 
-TEST(SqliteWalTest, AFailedSyncIsReportedAndTheLogIsNeverRestarted) {
-  TempDir dir;
-  const std::string path = dir.path() + "/t.db";
-  sqlite::Database writer = OpenWalDatabase(path);
-  InsertRows(writer, 40);
-  auto checkpointer = sqlite::WalCheckpointer::Open(path);
-  ASSERT_TRUE(checkpointer.ok()) << checkpointer.status().ToString();
-  (*checkpointer)->FailNextSyncForTesting();
+TEST_F(WalCheckpointerTest, AFailedSyncIsReportedAndTheLogIsNeverRestarted) {
+  checkpointer->FailNextSyncForTesting();
 
-  ASSERT_TRUE((*checkpointer)->Run(writer, /*due=*/true, /*overdue=*/false).ok());
-  Status failed = (*checkpointer)->Run(writer, /*due=*/false, /*overdue=*/true);
+  ASSERT_TRUE(checkpointer->Run(writer, /*due=*/true, /*overdue=*/false).ok());
+  Status failed = checkpointer->Run(writer, /*due=*/false, /*overdue=*/true);
   EXPECT_EQ(failed.code(), StatusCode::kUnavailable) << failed.ToString();
   EXPECT_NE(failed.message().find("fsync of the database file"), std::string::npos)
       << failed.ToString();
@@ -156,12 +159,12 @@ TEST(SqliteWalTest, AFailedSyncIsReportedAndTheLogIsNeverRestarted) {
   // The database file may lack the copied pages, and a later fsync that succeeds would not
   // prove otherwise: nothing checkpoints any more and the log keeps every frame.
   const int64_t before = FileSize(path + "-wal");
-  EXPECT_EQ((*checkpointer)->Run(writer, /*due=*/true, /*overdue=*/false).code(),
+  EXPECT_EQ(checkpointer->Run(writer, /*due=*/true, /*overdue=*/false).code(),
             StatusCode::kUnavailable);
   ASSERT_TRUE(writer.Exec("PRAGMA wal_checkpoint(PASSIVE)").ok());  // copies, cannot restart
   InsertRows(writer, 5);
   EXPECT_GT(FileSize(path + "-wal"), before) << "the log restarted after a failed sync";
-  checkpointer->reset();
+  checkpointer.reset();
   writer = sqlite::Database();
   auto reader = sqlite::Database::Open(path, SQLITE_OPEN_READONLY);
   ASSERT_TRUE(reader.ok());
