@@ -81,7 +81,7 @@ void UsageIndex::DedupGrow(size_t min_slots) {
   slot_mask_ = n - 1;
   slot_count_ = 0;
   for (uint64_t ordinal = 0; ordinal < dedup_size_; ++ordinal) {
-    const DedupEntry& e = dedup_chunks_[ordinal >> kChunkBits][ordinal & ((1u << kChunkBits) - 1)];
+    const DedupEntry& e = DedupAt(ordinal);
     // Gaps in the seq range are kept as {0, 0} placeholders and not filed.
     if (e.id_hash == 0 && e.content_hash == 0) continue;
     FileSlot(static_cast<uint32_t>(ordinal), e.id_hash);
@@ -213,7 +213,7 @@ Status UsageIndex::AddToDedup(std::span<const IndexedRecord> records) {
       if ((ordinal >> kChunkBits) >= dedup_chunks_.size()) {
         dedup_chunks_.push_back(std::make_unique<DedupEntry[]>(size_t{1} << kChunkBits));
       }
-      DedupEntry& e = dedup_chunks_[ordinal >> kChunkBits][ordinal & ((1u << kChunkBits) - 1)];
+      DedupEntry& e = DedupAt(ordinal);
       bool is_record = ordinal + 1 == r.seq;
       e = is_record ? DedupEntry{r.id_hash, r.content_hash} : DedupEntry{0, 0};
       if (is_record) DedupInsert(static_cast<uint32_t>(ordinal), r.id_hash);

@@ -197,6 +197,13 @@ class UsageIndex {
   // writer waits; 1 MiB chunks stalled it 5-16 ms every 65,536 records on the bench machine
   // (13 us a 4 KiB page fault there), small ones spread the same cost thinly.
   static constexpr size_t kChunkBits = 12;
+  static constexpr uint64_t kChunkMask = (uint64_t{1} << kChunkBits) - 1;
+  DedupEntry& DedupAt(uint64_t ordinal) {
+    return dedup_chunks_[ordinal >> kChunkBits][ordinal & kChunkMask];
+  }
+  const DedupEntry& DedupAt(uint64_t ordinal) const {
+    return dedup_chunks_[ordinal >> kChunkBits][ordinal & kChunkMask];
+  }
   std::vector<std::unique_ptr<DedupEntry[]>> dedup_chunks_;
   uint64_t dedup_size_ = 0;      // entries, = last ordinal + 1
   std::vector<uint32_t> slots_;  // 0 = empty, else ordinal + 1
@@ -239,7 +246,7 @@ void UsageIndex::ForEachIdMatch(uint64_t id_hash, Visit&& visit) const {
     uint32_t s = slots_[i];
     if (s == 0) return;
     uint32_t ordinal = s - 1;
-    const DedupEntry& e = dedup_chunks_[ordinal >> kChunkBits][ordinal & ((1u << kChunkBits) - 1)];
+    const DedupEntry& e = DedupAt(ordinal);
     if (e.id_hash == id_hash) visit(e.content_hash, static_cast<uint64_t>(ordinal) + 1);
   }
 }
