@@ -95,6 +95,16 @@ HttpResponse ApiService::Metrics(const HttpRequest&) const {
       "# TYPE tally_store_writable gauge\n"
       "tally_store_writable " +
       (writable ? "1" : "0") + "\n";
+  const store::CommitTimes& commits = stats.usage_commits;
+  gauges +=
+      RenderHistogram("tally_store_commit_duration_seconds",
+                      "Durable commits of usage since the store opened, each to its flush to disk.",
+                      store::CommitTimes::kBucketsSeconds, commits.buckets, commits.sum_seconds);
+  gauges +=
+      "# HELP tally_store_commit_duration_max_seconds The longest of those commits.\n"
+      "# TYPE tally_store_commit_duration_max_seconds gauge\n"
+      "tally_store_commit_duration_max_seconds " +
+      std::to_string(commits.max_seconds) + "\n";
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = metrics_.Render(gauges);

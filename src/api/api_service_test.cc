@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
+#include "billing/billing_service.h"
 #include "common/clock.h"
 #include "domain/api_key.h"
-#include "billing/billing_service.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace tally::api {
@@ -195,6 +195,26 @@ TEST_F(ApiServiceTest, FailedCommitMakesIngestAndReadyz503) {
   EXPECT_EQ(Send(Method::kGet, "/healthz", "").status, 200);
 }
 
+TEST_F(ApiServiceTest, MetricsShowHowLongTheStoresCommitsTook) {
+  const HttpResponse before = Send(Method::kGet, "/metrics", "");
+  ASSERT_EQ(before.status, 200);
+  EXPECT_NE(before.body.find("# TYPE tally_store_commit_duration_seconds histogram\n"),
+            std::string::npos)
+      << before.body;
+  EXPECT_NE(before.body.find("\ntally_store_commit_duration_seconds_count 0\n"), std::string::npos);
+
+  ASSERT_EQ(Send(Method::kPost, "/v1/usage/records", operator_, Records(2)).status, 200);
+  ASSERT_EQ(Send(Method::kPost, "/v1/usage/records", operator_, Records(2)).status, 200);  // dups
+  ASSERT_EQ(Send(Method::kPost, "/v1/usage/records", operator_, Records(1, "s")).status, 200);
+  const HttpResponse after = Send(Method::kGet, "/metrics", "");
+  ASSERT_EQ(after.status, 200);
+  EXPECT_NE(after.body.find("\ntally_store_commit_duration_seconds_bucket{le=\"+Inf\"} 2\n"),
+            std::string::npos)
+      << after.body;
+  EXPECT_NE(after.body.find("\ntally_store_commit_duration_seconds_count 2\n"), std::string::npos);
+  EXPECT_NE(after.body.find("\ntally_store_commit_duration_max_seconds 0."), std::string::npos);
+}
+
 // The Partner Center utilization API (partner_center.cc).
 class PartnerCenterTest : public ApiServiceTest {
  protected:
@@ -216,8 +236,7 @@ class PartnerCenterTest : public ApiServiceTest {
            extra;
   }
 
-  HttpResponse Get(const std::string& target, const std::string& token,
-                   HeaderList headers = {}) {
+  HttpResponse Get(const std::string& target, const std::string& token, HeaderList headers = {}) {
     return Send(Method::kGet, target, token, "", "application/json", std::move(headers));
   }
 };
@@ -356,8 +375,9 @@ class RateCardTest : public ApiServiceTest {
 
   static std::string Target(const std::string& sub, const std::string& filter,
                             const std::string& api_version = "2015-06-01-preview") {
-    return "/subscriptions/" + sub + "/providers/Microsoft.Commerce/RateCard?api-version=" +
-           api_version + "&%24filter=" + filter;
+    return "/subscriptions/" + sub +
+           "/providers/Microsoft.Commerce/RateCard?api-version=" + api_version +
+           "&%24filter=" + filter;
   }
   static std::string Filter(const std::string& offer, const std::string& currency = "USD") {
     return "OfferDurableId+eq+%27" + offer + "%27+and+Currency+eq+%27" + currency +
@@ -379,13 +399,13 @@ TEST_F(RateCardTest, AnswersTheCardAsADirect200) {
     EXPECT_NE(r.body.rfind("{", 0), std::string::npos);  // no BOM
   }
   // The newer api-version and a spaced, raw-quoted filter work too.
-  const HttpResponse raw = Send(
-      Method::kGet,
-      Target(kSub,
-             "OfferDurableId%20eq%20'MS-AZR-0003P'%20and%20Currency%20eq%20'USD'%20and%20"
-             "Locale%20eq%20'en-US'%20and%20RegionInfo%20eq%20'US'",
-             "2016-08-31-preview"),
-      tenant_);
+  const HttpResponse raw =
+      Send(Method::kGet,
+           Target(kSub,
+                  "OfferDurableId%20eq%20'MS-AZR-0003P'%20and%20Currency%20eq%20'USD'%20and%20"
+                  "Locale%20eq%20'en-US'%20and%20RegionInfo%20eq%20'US'",
+                  "2016-08-31-preview"),
+           tenant_);
   EXPECT_EQ(raw.status, 200) << raw.body;
   // Operators read any offer's card.
   EXPECT_EQ(Send(Method::kGet, Target(kSub, Filter("MS-AZR-0121P")), operator_).status, 200);
@@ -410,15 +430,16 @@ TEST_F(RateCardTest, RefusesWithArmErrors) {
       {"/subscriptions/" + std::string(kSub) +
            "/providers/Microsoft.Commerce/RateCard?api-version=2015-06-01-preview",
        tenant_, 400, "InvalidFilter"},
-      {"/subscriptions/" + std::string(kSub) + "/providers/Microsoft.Commerce/RateCard",
-       tenant_, 400, "NoApiVersion"},
+      {"/subscriptions/" + std::string(kSub) + "/providers/Microsoft.Commerce/RateCard", tenant_,
+       400, "NoApiVersion"},
       {Target(kSub, Filter(kOffer), "2099-01-01"), tenant_, 400, "InvalidApiVersionParameter"},
   };
   for (const Case& c : cases) {
     const HttpResponse r = Send(Method::kGet, c.target, c.token);
     EXPECT_EQ(r.status, c.status) << c.target << "\n" << r.body;
     EXPECT_NE(r.body.find(R"({"error":{"code":")" + c.code + "\""), std::string::npos)
-        << c.target << "\n" << r.body;
+        << c.target << "\n"
+        << r.body;
     EXPECT_EQ(FindHeader(r, "Retry-After"), nullptr);
   }
 }

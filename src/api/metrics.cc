@@ -30,6 +30,22 @@ std::string Number(double v) {
 
 }  // namespace
 
+std::string RenderHistogram(std::string_view name, std::string_view help,
+                            std::span<const double> bounds, std::span<const uint64_t> buckets,
+                            double sum) {
+  const std::string n(name);
+  std::string out = "# HELP " + n + " " + std::string(help) + "\n# TYPE " + n + " histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    cumulative += buckets[i];
+    const std::string le = i < bounds.size() ? Number(bounds[i]) : "+Inf";
+    out.append(n + "_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n");
+  }
+  out.append(n + "_sum " + Number(sum) + "\n");
+  out.append(n + "_count " + std::to_string(cumulative) + "\n");
+  return out;
+}
+
 void ApiMetrics::RecordRequest(std::string_view route, std::string_view method, int status,
                                std::string_view error_code, std::chrono::microseconds elapsed) {
   const std::string r = route.empty() ? "unmatched" : std::string(route);
@@ -79,8 +95,8 @@ std::string ApiMetrics::Render(std::string_view extra) const {
     }
     out.append("tally_http_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " +
                std::to_string(h.count) + "\n");
-    out.append("tally_http_request_duration_seconds_sum{" + labels + "} " +
-               Number(h.sum_seconds) + "\n");
+    out.append("tally_http_request_duration_seconds_sum{" + labels + "} " + Number(h.sum_seconds) +
+               "\n");
     out.append("tally_http_request_duration_seconds_count{" + labels + "} " +
                std::to_string(h.count) + "\n");
   }

@@ -10,11 +10,18 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
 
 namespace tally::api {
+
+// One Prometheus histogram without labels, with its HELP and TYPE lines. `buckets` holds
+// non-cumulative counts, one for each of `bounds` (upper bounds) and a last one for +Inf.
+std::string RenderHistogram(std::string_view name, std::string_view help,
+                            std::span<const double> bounds, std::span<const uint64_t> buckets,
+                            double sum);
 
 class ApiMetrics {
  public:

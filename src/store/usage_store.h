@@ -6,6 +6,7 @@
 // threads may call any method at once. See docs/storage.md for the schema and invariants.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -69,12 +70,34 @@ struct AggregatePage {
   std::shared_ptr<const void> text;
 };
 
+// How long a store's durable commits of usage took, each from the start of the commit to its
+// flush to disk. Every acknowledgement waits for one, so a slow disk shows here first.
+struct CommitTimes {
+  // Upper bounds (seconds) of the buckets; a last, implicit one holds longer commits.
+  static constexpr std::array<double, 9> kBucketsSeconds = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                            0.05,  0.1,    0.25,  1};
+  std::array<uint64_t, kBucketsSeconds.size() + 1> buckets{};  // non-cumulative counts
+  uint64_t count = 0;
+  double sum_seconds = 0;
+  double max_seconds = 0;
+
+  void Add(double seconds) {
+    size_t i = 0;
+    while (i < kBucketsSeconds.size() && seconds > kBucketsSeconds[i]) ++i;
+    ++buckets[i];
+    ++count;
+    sum_seconds += seconds;
+    if (seconds > max_seconds) max_seconds = seconds;
+  }
+};
+
 struct StoreStats {
   uint64_t records = 0;
   uint64_t last_seq = 0;
   uint64_t subscriptions = 0;
   uint64_t instances = 0;
   uint64_t meters = 0;
+  CommitTimes usage_commits;  // since the store was opened; none for a batch of duplicates
 };
 
 // Consistency: every read sees what every write that returned before it began stored (the

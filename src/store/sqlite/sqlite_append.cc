@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <span>
 #include <unordered_map>
 
@@ -118,8 +119,16 @@ void SqliteStore::WriterLoop() {
   std::vector<Job*> jobs;
   std::unique_lock lock(queue_mu_);
   while (true) {
-    queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) break;  // stopping, and every queued job is done
+    queue_cv_.wait(lock, [&] { return stopping_ || sync_ended_ || !queue_.empty(); });
+    if (queue_.empty()) {
+      if (stopping_) break;  // every queued job is done
+      // A checkpoint's background sync ended while nobody was waiting: finish it now.
+      sync_ended_ = false;
+      lock.unlock();
+      MaybeCheckpoint(/*idle=*/true);
+      lock.lock();
+      continue;
+    }
     jobs.assign(queue_.begin(), queue_.end());
     queue_.clear();
     lock.unlock();
@@ -158,7 +167,12 @@ void SqliteStore::WriterLoop() {
       }
       i = j;
     }
-    MaybeCheckpoint();
+    // Checkpoints wait for a moment when no caller waits for the writer: a step stalls it for
+    // milliseconds (the copy, or the finishing checkpoint's fsync).
+    lock.lock();
+    const bool idle = queue_.empty();
+    lock.unlock();
+    MaybeCheckpoint(idle);
     lock.lock();
   }
   lock.unlock();
@@ -257,8 +271,11 @@ Status SqliteStore::Commit() {
   return s;
 }
 
-void SqliteStore::MaybeCheckpoint() {
+void SqliteStore::MaybeCheckpoint(bool idle) {
   const uint64_t wal_bytes = wal_frames_ * page_size_;
+  // A busy writer (callers queued behind it) puts the checkpoint off until it is idle, or
+  // until the WAL has grown past twice the threshold.
+  if (!idle && wal_bytes <= 2 * options_.checkpoint_wal_bytes) return;
   const bool due = commits_since_checkpoint_ > 0 &&
                    (commits_since_checkpoint_ >= options_.checkpoint_every_commits ||
                     wal_bytes > options_.checkpoint_wal_bytes);
@@ -592,7 +609,12 @@ Status SqliteStore::WriteGroup(uint64_t first_seq, std::span<Job* const> jobs) {
   for (const domain::Subscription& sub : to_publish_.new_subscriptions) {
     TALLY_RETURN_IF_ERROR(InsertSubscription(sub));
   }
-  return Commit();
+  const auto started = std::chrono::steady_clock::now();
+  TALLY_RETURN_IF_ERROR(Commit());
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  std::lock_guard lock(commit_times_mu_);
+  commit_times_.Add(took.count());
+  return Status::Ok();
 }
 
 }  // namespace tally::store::sqlite

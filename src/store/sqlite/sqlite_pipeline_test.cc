@@ -103,6 +103,41 @@ TEST_F(SqlitePipelineTest, AGroupIsAnsweredOnceCommittedAndReadsWaitUntilItIsPub
   EXPECT_EQ(listed->size(), 2u);
 }
 
+TEST_F(SqlitePipelineTest, EveryCommitOfNewUsageIsTimedAndDuplicatesCommitNothing) {
+  EXPECT_EQ(store_->GetStats().usage_commits.count, 0u) << "saving a subscription is no usage";
+  for (int i = 0; i < 3; ++i) {
+    auto out = store_->AppendUsage({Rec("t" + std::to_string(i), "1", i)}, Reported(kDay0 + 30));
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+  }
+  auto again = store_->AppendUsage({Rec("t0", "1", 0)}, Reported(kDay0 + 31));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_EQ(again->duplicates, 1u);
+
+  const CommitTimes times = store_->GetStats().usage_commits;
+  EXPECT_EQ(times.count, 3u);
+  uint64_t in_buckets = 0;
+  for (uint64_t n : times.buckets) in_buckets += n;
+  EXPECT_EQ(in_buckets, 3u);
+  EXPECT_GT(times.sum_seconds, 0);
+  EXPECT_GT(times.max_seconds, 0);
+  EXPECT_LE(times.max_seconds, times.sum_seconds);
+}
+
+TEST(CommitTimesTest, ACommitFallsInTheFirstBucketWhoseBoundItDoesNotExceed) {
+  CommitTimes t;
+  t.Add(0.001);  // on the first bound
+  t.Add(0.003);
+  t.Add(0.5);
+  t.Add(7);  // beyond every bound
+  EXPECT_EQ(t.buckets[0], 1u);
+  EXPECT_EQ(t.buckets[2], 1u);  // (0.0025, 0.005]
+  EXPECT_EQ(t.buckets[8], 1u);  // (0.25, 1]
+  EXPECT_EQ(t.buckets.back(), 1u);
+  EXPECT_EQ(t.count, 4u);
+  EXPECT_DOUBLE_EQ(t.sum_seconds, 7.504);
+  EXPECT_DOUBLE_EQ(t.max_seconds, 7);
+}
+
 TEST_F(SqlitePipelineTest, TheNextGroupCountsAnUnpublishedGroupsRecordsAsDuplicates) {
   ASSERT_TRUE(HoldPublisherForTesting(*store_, true).ok());
   auto a = AppendAsync({Rec("r1", "1"), Rec("r2", "2", 1)}).get();

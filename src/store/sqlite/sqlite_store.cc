@@ -88,6 +88,12 @@ SqliteStore::SqliteStore(const SqliteStoreOptions& options)
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions& options) {
   if (options.clock == nullptr) return InvalidArgument("SqliteStoreOptions.clock is required");
   if (options.data_dir.empty()) return InvalidArgument("SqliteStoreOptions.data_dir is required");
+  if (const uint32_t p = options.new_database_page_size; p < 512 || p > 65536 || (p & (p - 1))) {
+    return InvalidArgument(
+        "SqliteStoreOptions.new_database_page_size must be a power of two from "
+        "512 to 65536, not " +
+        std::to_string(p));
+  }
   std::unique_ptr<SqliteStore> store(new SqliteStore(options));
   TALLY_RETURN_IF_ERROR(store->OpenFiles());
   TALLY_RETURN_IF_ERROR(ApplyMigrations(store->writer_db_, store->clock_.Now()));
@@ -216,7 +222,8 @@ Status SqliteStore::OpenFiles() {
   // 64 KiB pages for a new database (an existing one keeps its page size). Record blocks are
   // large blobs, written and checkpointed page by page: 16 times fewer pages than SQLite's
   // default 4 KiB make commits and checkpoints several times cheaper (docs/storage.md).
-  TALLY_RETURN_IF_ERROR(writer_db_.Exec("PRAGMA page_size = 65536"));
+  TALLY_RETURN_IF_ERROR(
+      writer_db_.Exec("PRAGMA page_size = " + std::to_string(options_.new_database_page_size)));
   TALLY_ASSIGN_OR_RETURN(Statement mode, writer_db_.Prepare("PRAGMA journal_mode = WAL"));
   TALLY_ASSIGN_OR_RETURN(bool row, mode.Step());
   if (!row || !EqualsIgnoreCase(mode.ColumnText(0), "wal")) {
@@ -244,7 +251,11 @@ Status SqliteStore::OpenFiles() {
   int persist = 1;
   (void)sqlite3_file_control(writer_db_.raw(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   TALLY_RETURN_IF_ERROR(writer_db_.Exec("PRAGMA wal_checkpoint(RESTART)"));
-  TALLY_ASSIGN_OR_RETURN(checkpointer_, WalCheckpointer::Open(db_path_));
+  TALLY_ASSIGN_OR_RETURN(checkpointer_, WalCheckpointer::Open(db_path_, [this] {
+                           std::lock_guard lock(queue_mu_);
+                           sync_ended_ = true;
+                           queue_cv_.notify_one();
+                         }));
   return Status::Ok();
 }
 
@@ -640,6 +651,8 @@ StoreStats SqliteStore::GetStats() {
   for (const auto& [key, m] : meters_) {
     if (domain::MeterCatalog::Builtin().Find(key) == nullptr) ++s.meters;
   }
+  std::lock_guard times_lock(commit_times_mu_);
+  s.usage_commits = commit_times_;
   return s;
 }
 

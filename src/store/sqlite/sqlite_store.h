@@ -36,6 +36,9 @@ struct SqliteStoreOptions {
   // merges grown tails (up to ~60 ms of CPU for a large subscription): at a lower priority that
   // work yields the cores to the acknowledgement path; it catches up when they are idle.
   int publisher_nice = 10;
+  // The page size of a new database (a power of two, 512-65536); an existing database keeps
+  // the one it was created with. Every commit logs whole pages to the WAL (docs/storage.md).
+  uint32_t new_database_page_size = 65536;
 };
 
 // Opens (and with create_if_missing, creates) the store in options.data_dir, applies pending

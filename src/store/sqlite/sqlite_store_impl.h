@@ -263,7 +263,9 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   Status Commit();
   void MarkFailed(const Status& cause);
   std::optional<Status> Failure() const;
-  void MaybeCheckpoint();
+  // Runs the next step of a checkpoint when one is due. `idle`: no caller is waiting for the
+  // writer; otherwise only a WAL grown past twice its threshold is checkpointed at once.
+  void MaybeCheckpoint(bool idle);
   // sqlite3_wal_hook callback: records how many frames the WAL holds after each commit.
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
   // Enqueues a job and waits for the writer to finish it.
@@ -337,12 +339,16 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   std::map<std::string, domain::Customer> customers_;
   std::string default_provider_id_;
 
+  mutable std::mutex commit_times_mu_;
+  CommitTimes commit_times_;  // guarded by commit_times_mu_; written by the writer thread
+
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::condition_variable done_cv_;        // a job is done, or asked to compress
   std::condition_variable compressed_cv_;  // a caller has compressed its batch
   std::deque<Job*> queue_;
   bool stopping_ = false;
+  bool sync_ended_ = false;  // the checkpointer's background sync ended: wake an idle writer
   std::thread writer_;
 
   // The publisher's queue. published_seq_ trails answered_seq_ (the last seq of the groups

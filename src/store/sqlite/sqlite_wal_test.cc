@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
 #include "common/clock.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
@@ -117,15 +121,28 @@ class WalCheckpointerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     InsertRows(writer, 40);
-    auto opened = sqlite::WalCheckpointer::Open(path);
+    auto opened = sqlite::WalCheckpointer::Open(path, [this] {
+      std::lock_guard lock(mu);
+      ++syncs_ended;
+      cv.notify_all();
+    });
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     checkpointer = std::move(*opened);
+  }
+
+  // Waits (up to 30 s) until the checkpointer has said `n` syncs ended.
+  bool AwaitSyncsEnded(int n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(30), [&] { return syncs_ended >= n; });
   }
 
   TempDir dir;
   const std::string path = dir.path() + "/t.db";
   sqlite::Database writer = OpenWalDatabase(path);
   std::unique_ptr<sqlite::WalCheckpointer> checkpointer;
+  std::mutex mu;
+  std::condition_variable cv;
+  int syncs_ended = 0;  // guarded by mu
 };
 
 TEST_F(WalCheckpointerTest, ACheckpointSyncsInTheBackgroundAndThenLetsTheLogRestart) {
@@ -147,11 +164,27 @@ TEST_F(WalCheckpointerTest, ACheckpointSyncsInTheBackgroundAndThenLetsTheLogRest
   EXPECT_EQ(*reader->QueryInt64("SELECT count(*) FROM t"), 48);
 }
 
+// The store's writer finishes a checkpoint when it is idle; it learns that the sync has ended
+// from the callback, and its next call then finishes without waiting.
+TEST_F(WalCheckpointerTest, TheWriterIsToldWhenTheSyncHasEnded) {
+  ASSERT_TRUE(checkpointer->Run(writer, /*due=*/true, /*overdue=*/false).ok());
+  ASSERT_TRUE(checkpointer->syncing());
+  InsertRows(writer, 3);  // committed while the database file syncs
+  ASSERT_TRUE(AwaitSyncsEnded(1)) << "the end of the sync was never told";
+  ASSERT_TRUE(checkpointer->Run(writer, /*due=*/false, /*overdue=*/false).ok());
+  EXPECT_FALSE(checkpointer->syncing()) << "told of the end, but the checkpoint did not finish";
+  const int64_t size = FileSize(path + "-wal");
+  InsertRows(writer, 5);
+  EXPECT_EQ(FileSize(path + "-wal"), size) << "the log did not restart after the sync";
+  EXPECT_EQ(syncs_ended, 1);
+}
+
 TEST_F(WalCheckpointerTest, AFailedSyncIsReportedAndTheLogIsNeverRestarted) {
   checkpointer->FailNextSyncForTesting();
 
   ASSERT_TRUE(checkpointer->Run(writer, /*due=*/true, /*overdue=*/false).ok());
-  Status failed = checkpointer->Run(writer, /*due=*/false, /*overdue=*/true);
+  ASSERT_TRUE(AwaitSyncsEnded(1)) << "a failed sync must be told too";
+  Status failed = checkpointer->Run(writer, /*due=*/false, /*overdue=*/false);
   EXPECT_EQ(failed.code(), StatusCode::kUnavailable) << failed.ToString();
   EXPECT_NE(failed.message().find("fsync of the database file"), std::string::npos)
       << failed.ToString();
@@ -193,6 +226,60 @@ TEST(SqliteWalTest, TheStoresLogStaysBoundedWhenEveryCommitIsCheckpointed) {
   auto records = (*opened)->ListRecords(0, 10000);
   ASSERT_TRUE(records.ok()) << records.status().ToString();
   EXPECT_EQ(records->size(), 120u * 50);
+}
+
+// The page size of the database file: only a new database takes the one asked for.
+int64_t PageSizeOf(const std::string& db_path) {
+  auto db = sqlite::Database::Open(db_path, SQLITE_OPEN_READONLY);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  auto size = db->QueryInt64("PRAGMA page_size");
+  EXPECT_TRUE(size.ok()) << size.status().ToString();
+  return size.ok() ? *size : -1;
+}
+
+TEST(SqliteStorePageSizeTest, ANewDatabaseTakesThePageSizeAskedForAndAnOldOneKeepsItsOwn) {
+  TempDir dir;
+  FakeClockForTesting clock(UtcTime{Reported(kHour + 100).micros()});
+  SqliteStoreOptions options;
+  options.data_dir = dir.path();
+  options.create_if_missing = true;
+  options.clock = &clock;
+  options.new_database_page_size = 16384;
+  {
+    auto opened = OpenSqliteStore(options);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    AppendBatches(**opened, "small-pages-", 3);
+  }
+  EXPECT_EQ(PageSizeOf(dir.path() + "/tally.db"), 16384);
+
+  options.new_database_page_size = 65536;
+  {
+    auto opened = OpenSqliteStore(options);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    auto records = (*opened)->ListRecords(0, 1000);
+    ASSERT_TRUE(records.ok()) << records.status().ToString();
+    EXPECT_EQ(records->size(), 3u * 50);
+  }
+  EXPECT_EQ(PageSizeOf(dir.path() + "/tally.db"), 16384) << "an existing database changed";
+}
+
+TEST(SqliteStorePageSizeTest, APageSizeSQLiteCannotUseIsRefused) {
+  TempDir dir;
+  FakeClockForTesting clock(UtcTime{Reported(kHour + 100).micros()});
+  for (uint32_t size : {0u, 256u, 1000u, 131072u}) {
+    SqliteStoreOptions options;
+    options.data_dir = dir.path();
+    options.create_if_missing = true;
+    options.clock = &clock;
+    options.new_database_page_size = size;
+    auto opened = OpenSqliteStore(options);
+    ASSERT_FALSE(opened.ok()) << size;
+    EXPECT_EQ(opened.status().code(), StatusCode::kInvalidArgument) << size;
+    EXPECT_NE(opened.status().message().find("power of two from 512 to 65536, not " +
+                                             std::to_string(size)),
+              std::string::npos)
+        << opened.status().ToString();
+  }
 }
 
 }  // namespace

@@ -17,8 +17,10 @@ void CheckpointAndSync(Database& writer) { (void)writer.Exec("PRAGMA wal_checkpo
 
 }  // namespace
 
-Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Open(const std::string& db_path) {
+Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Open(const std::string& db_path,
+                                                               std::function<void()> on_synced) {
   std::unique_ptr<WalCheckpointer> c(new WalCheckpointer());
+  c->on_synced_ = std::move(on_synced);
   TALLY_ASSIGN_OR_RETURN(c->guard_, Database::Open(db_path, SQLITE_OPEN_READONLY));
   TALLY_RETURN_IF_ERROR(c->guard_.Exec("PRAGMA busy_timeout = 10000"));
   c->db_fd_ = open(db_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -120,6 +122,11 @@ void WalCheckpointer::SyncLoop() {
     sync_status_ = s;
     sync_done_ = true;
     cv_.notify_all();
+    if (on_synced_) {
+      lock.unlock();
+      on_synced_();
+      lock.lock();
+    }
   }
 }
 

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,8 +35,11 @@ namespace tally::store::sqlite {
 
 class WalCheckpointer {
  public:
-  // `db_path` is the database the writer connection has open in WAL mode.
-  static Result<std::unique_ptr<WalCheckpointer>> Open(const std::string& db_path);
+  // `db_path` is the database the writer connection has open in WAL mode. `on_synced`, if
+  // given, is called on the sync thread whenever a background sync has ended (well or not), so
+  // that an idle writer can take its next step at once; it must not call back into this.
+  static Result<std::unique_ptr<WalCheckpointer>> Open(const std::string& db_path,
+                                                       std::function<void()> on_synced = {});
   ~WalCheckpointer();  // waits for a sync in flight
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
@@ -69,6 +73,7 @@ class WalCheckpointer {
   bool sync_done_ = false;       // guarded by mu_
   bool stopping_ = false;        // guarded by mu_
   Status sync_status_;           // guarded by mu_
+  std::function<void()> on_synced_;
   std::thread syncer_;
   std::atomic<bool> fail_next_sync_{false};
 };
