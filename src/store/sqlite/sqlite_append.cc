@@ -122,8 +122,10 @@ void SqliteStore::WriterLoop() {
     queue_cv_.wait(lock, [&] { return stopping_ || sync_ended_ || !queue_.empty(); });
     if (queue_.empty()) {
       if (stopping_) break;  // every queued job is done
-      // A checkpoint's background sync ended while nobody was waiting: finish it now.
+      // A checkpoint's background sync ended while nobody was waiting: finish it now (unless
+      // the writer's last group did).
       sync_ended_ = false;
+      if (!checkpointer_->syncing()) continue;
       lock.unlock();
       MaybeCheckpoint(/*idle=*/true);
       lock.lock();
