@@ -99,13 +99,15 @@ int Build(const Dataset& d) {
          " records (TALLY_BENCH_REBUILD=1 rebuilds it)");
     return 0;
   }
-  std::system(("mkdir -p '" + d.dir + "' && rm -rf '" + d.store_dir() + "' '" + d.meta_path() +
-               "'").c_str());
+  std::system(("mkdir -p '" + d.dir + "' && rm -rf '" + d.store_dir() + "' '" + d.meta_path() + "'")
+                  .c_str());
   SystemClock clock;
   store::SqliteStoreOptions so;
   so.data_dir = d.store_dir();
   so.create_if_missing = true;
   so.clock = &clock;
+  so.new_database_page_size =
+      static_cast<uint32_t>(EnvInt("TALLY_BENCH_PAGE_KIB", so.new_database_page_size >> 10) << 10);
   auto opened = store::OpenSqliteStore(so);
   if (!opened.ok()) Die("open store", opened.status());
   std::unique_ptr<store::UsageStore> store = std::move(*opened);
@@ -155,8 +157,7 @@ int Build(const Dataset& d) {
     }
     if (batch->size() == kBuildBatch) flush_batch();
     if (total % 1'000'000 == 0) {
-      Note("built " + std::to_string(total) + " records in " + std::to_string(sw.Seconds()) +
-           " s");
+      Note("built " + std::to_string(total) + " records in " + std::to_string(sw.Seconds()) + " s");
     }
   });
   flush_batch();
@@ -205,8 +206,7 @@ int Query(const Dataset& d) {
   const int reps = static_cast<int>(EnvInt("TALLY_BENCH_REPS", 9));
   Note("data set: " + std::to_string(meta->records) + " records, " +
        std::to_string(meta->subscriptions) + " subscriptions; largest " +
-       meta->largest_subscription + " with " + std::to_string(meta->largest_records) +
-       " records");
+       meta->largest_subscription + " with " + std::to_string(meta->largest_records) + " records");
 
   SystemClock clock;
   store::SqliteStoreOptions so;
@@ -221,9 +221,9 @@ int Query(const Dataset& d) {
   Report("agg.rss_open_mib", static_cast<double>(mem.rss_bytes) / (1 << 20), "MiB", Goal::kAtMost,
          1024);
   store::StoreStats stats = store->GetStats();
-  Note("store: " + std::to_string(stats.records) + " records, " +
-       std::to_string(stats.instances) + " instances, " + std::to_string(stats.meters) +
-       " meters, " + std::to_string(stats.subscriptions) + " subscriptions");
+  Note("store: " + std::to_string(stats.records) + " records, " + std::to_string(stats.instances) +
+       " instances, " + std::to_string(stats.meters) + " meters, " +
+       std::to_string(stats.subscriptions) + " subscriptions");
 
   query::UsageQueryService service(*store, clock);
   query::UsageQuery hourly;
