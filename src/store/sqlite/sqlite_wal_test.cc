@@ -204,14 +204,20 @@ TEST_F(WalCheckpointerTest, AFailedSyncIsReportedAndTheLogIsNeverRestarted) {
   EXPECT_EQ(*reader->QueryInt64("SELECT count(*) FROM t"), 45);
 }
 
+// Options that open the store in `dir`, creating it if need be.
+SqliteStoreOptions CreatingOptions(const std::string& dir, const Clock* clock) {
+  SqliteStoreOptions options;
+  options.data_dir = dir;
+  options.create_if_missing = true;
+  options.clock = clock;
+  return options;
+}
+
 // A checkpoint after every commit: the log is restarted again and again and stays small.
 TEST(SqliteWalTest, TheStoresLogStaysBoundedWhenEveryCommitIsCheckpointed) {
   TempDir dir;
   FakeClockForTesting clock(UtcTime{Reported(kHour + 100).micros()});
-  SqliteStoreOptions options;
-  options.data_dir = dir.path();
-  options.create_if_missing = true;
-  options.clock = &clock;
+  SqliteStoreOptions options = CreatingOptions(dir.path(), &clock);
   options.checkpoint_wal_bytes = 1;
   {
     auto opened = OpenSqliteStore(options);
@@ -240,10 +246,7 @@ int64_t PageSizeOf(const std::string& db_path) {
 TEST(SqliteStorePageSizeTest, ANewDatabaseTakesThePageSizeAskedForAndAnOldOneKeepsItsOwn) {
   TempDir dir;
   FakeClockForTesting clock(UtcTime{Reported(kHour + 100).micros()});
-  SqliteStoreOptions options;
-  options.data_dir = dir.path();
-  options.create_if_missing = true;
-  options.clock = &clock;
+  SqliteStoreOptions options = CreatingOptions(dir.path(), &clock);
   options.new_database_page_size = 16384;
   {
     auto opened = OpenSqliteStore(options);
@@ -267,10 +270,7 @@ TEST(SqliteStorePageSizeTest, APageSizeSQLiteCannotUseIsRefused) {
   TempDir dir;
   FakeClockForTesting clock(UtcTime{Reported(kHour + 100).micros()});
   for (uint32_t size : {0u, 256u, 1000u, 131072u}) {
-    SqliteStoreOptions options;
-    options.data_dir = dir.path();
-    options.create_if_missing = true;
-    options.clock = &clock;
+    SqliteStoreOptions options = CreatingOptions(dir.path(), &clock);
     options.new_database_page_size = size;
     auto opened = OpenSqliteStore(options);
     ASSERT_FALSE(opened.ok()) << size;
