@@ -22,9 +22,10 @@
 // batch as soon as the connection's previous one is answered (latency at a given load; no
 // duplicates pass; the first TALLY_BENCH_WARMUP_MS, default 1000, are reported apart);
 // TALLY_BENCH_LATENCY_CSV: write every durable acknowledgement there;
-// TALLY_BENCH_SETTLE_S: seconds to wait between opening the store and the load (default 30 for
-// a paced run, else 0), so that the machine has absorbed the set-up (the store's copy written,
-// the request bodies built) before the latencies are measured.
+// Beside the durable runs, a separate process (`tally_bench_ingest stall-probe`, stall_probe.h)
+// counts the machine's stalls; TALLY_BENCH_SETTLE_S: seconds to wait between opening the store and
+// the load (default 30 for a paced run, else 0), so that the machine has absorbed the set-up (the
+// store's copy written, the request bodies built) before the latencies are measured.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -50,6 +51,7 @@
 #include "pg_baseline.h"
 #include "query/usage_query.h"
 #include "simulate/simulator.h"
+#include "stall_probe.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace tally::bench {
@@ -275,7 +277,11 @@ int Durable(const Dataset& d) {
     Note("settling for " + std::to_string(settle) + " s (TALLY_BENCH_SETTLE_S)");
     std::this_thread::sleep_for(std::chrono::seconds(settle));
   }
+  // Late wake-ups of a separate process during the run: the machine's stalls (stall_probe.h).
+  constexpr double kStallMs = 10;
+  StallProbe probe("/proc/self/exe", kStallMs);
   LoadResult first = RunLoad(bodies.size(), send, records_of, interval_ms);
+  const StallCount stalls = probe.Stop();
   ReportLoad(load + "durable", first, Goal::kAtLeast, offered > 0 ? offered * 0.99 : 150'000);
   if (const std::string csv = EnvString("TALLY_BENCH_LATENCY_CSV", ""); !csv.empty()) {
     WriteLatencyCsv(first, csv);
@@ -328,6 +334,11 @@ int Durable(const Dataset& d) {
          commits.count == 0 ? 0 : 1e3 * commits.sum_seconds / static_cast<double>(commits.count),
          "ms");
   Report(load + "commit_max_ms", 1e3 * commits.max_seconds, "ms");
+  Note("a separate process sleeping 1 ms at a time woke more than " +
+       std::to_string(static_cast<int>(kStallMs)) + " ms late " + std::to_string(stalls.count) +
+       " times during the run, " + std::to_string(stalls.total_ms) + " ms in all");
+  Report(load + "machine_stalls_over_10ms", static_cast<double>(stalls.count), "");
+  Report(load + "machine_stall_longest_ms", stalls.longest_ms, "ms");
   if (first.accepted != first.records) Note("WARNING: not every record was accepted");
   auto close_and_remove_copy = [&] {
     clients.clear();
@@ -473,6 +484,7 @@ int Bulk(const Dataset& d) {
 int main(int argc, char** argv) {
   using namespace tally::bench;
   std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "stall-probe") return RunStallProbe(argc > 2 ? std::atof(argv[2]) : 10);
   Dataset d = LoadDataset();
   if (mode == "durable") return Durable(d);
   if (mode == "pg") return Postgres(d);
