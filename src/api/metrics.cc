@@ -28,6 +28,25 @@ std::string Number(double v) {
   return buf;
 }
 
+// One series of a histogram: its cumulative `_bucket` lines (one a bound, then +Inf), `_sum`
+// and `_count`. `labels` is "" or `k="v",...`; `buckets` holds one non-cumulative count a bound,
+// and what exceeded every bound is the rest of `count`.
+void AppendHistogramSeries(std::string& out, const std::string& name, const std::string& labels,
+                           std::span<const double> bounds, std::span<const uint64_t> buckets,
+                           uint64_t count, double sum) {
+  const std::string before_le = name + "_bucket{" + (labels.empty() ? "" : labels + ",");
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += buckets[i];
+    out.append(before_le + "le=\"" + Number(bounds[i]) + "\"} " + std::to_string(cumulative) +
+               "\n");
+  }
+  out.append(before_le + "le=\"+Inf\"} " + std::to_string(count) + "\n");
+  const std::string braced = labels.empty() ? "" : "{" + labels + "}";
+  out.append(name + "_sum" + braced + " " + Number(sum) + "\n");
+  out.append(name + "_count" + braced + " " + std::to_string(count) + "\n");
+}
+
 }  // namespace
 
 std::string RenderHistogram(std::string_view name, std::string_view help,
@@ -35,14 +54,9 @@ std::string RenderHistogram(std::string_view name, std::string_view help,
                             double sum) {
   const std::string n(name);
   std::string out = "# HELP " + n + " " + std::string(help) + "\n# TYPE " + n + " histogram\n";
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i < buckets.size(); ++i) {
-    cumulative += buckets[i];
-    const std::string le = i < bounds.size() ? Number(bounds[i]) : "+Inf";
-    out.append(n + "_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n");
-  }
-  out.append(n + "_sum " + Number(sum) + "\n");
-  out.append(n + "_count " + std::to_string(cumulative) + "\n");
+  uint64_t count = 0;
+  for (uint64_t b : buckets) count += b;
+  AppendHistogramSeries(out, n, "", bounds, buckets.first(bounds.size()), count, sum);
   return out;
 }
 
@@ -87,18 +101,8 @@ std::string ApiMetrics::Render(std::string_view extra) const {
   for (const auto& [key, h] : latency_) {
     const std::string labels =
         "route=\"" + LabelValue(key.first) + "\",method=\"" + LabelValue(key.second) + "\"";
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-      cumulative += h.buckets[i];
-      out.append("tally_http_request_duration_seconds_bucket{" + labels + ",le=\"" +
-                 Number(kLatencyBuckets[i]) + "\"} " + std::to_string(cumulative) + "\n");
-    }
-    out.append("tally_http_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " +
-               std::to_string(h.count) + "\n");
-    out.append("tally_http_request_duration_seconds_sum{" + labels + "} " + Number(h.sum_seconds) +
-               "\n");
-    out.append("tally_http_request_duration_seconds_count{" + labels + "} " +
-               std::to_string(h.count) + "\n");
+    AppendHistogramSeries(out, "tally_http_request_duration_seconds", labels, kLatencyBuckets,
+                          h.buckets, h.count, h.sum_seconds);
   }
   out.append(
       "# HELP tally_api_errors_total Error answers, by API error code.\n"
