@@ -68,39 +68,7 @@ bool UsageIndex::Instance::Matches(const IndexedRecord& r) const {
 UsageIndex::UsageIndex() : text_(std::make_shared<TextArena>()) {}
 UsageIndex::~UsageIndex() = default;
 
-void UsageIndex::Reserve(uint64_t records) {
-  size_t want = 16;
-  while (want * 7 / 10 < records) want <<= 1;
-  if (want > slots_.size()) DedupGrow(want);
-}
-
-void UsageIndex::DedupGrow(size_t min_slots) {
-  size_t n = std::max<size_t>(16, slots_.size());
-  while (n < min_slots) n <<= 1;
-  slots_.assign(n, 0);
-  slot_mask_ = n - 1;
-  slot_count_ = 0;
-  for (uint64_t ordinal = 0; ordinal < dedup_size_; ++ordinal) {
-    const DedupEntry& e = DedupAt(ordinal);
-    // Gaps in the seq range are kept as {0, 0} placeholders and not filed.
-    if (e.id_hash == 0 && e.content_hash == 0) continue;
-    FileSlot(static_cast<uint32_t>(ordinal), e.id_hash);
-  }
-}
-
-void UsageIndex::DedupInsert(uint32_t ordinal, uint64_t id_hash) {
-  // Growing re-files every ordinal below dedup_size_; callers insert `ordinal` before counting
-  // it in dedup_size_, so it is not filed twice.
-  if ((slot_count_ + 1) * 10 > slots_.size() * 7) DedupGrow(slots_.size() * 2);
-  FileSlot(ordinal, id_hash);
-}
-
-void UsageIndex::FileSlot(uint32_t ordinal, uint64_t id_hash) {
-  size_t i = id_hash & slot_mask_;
-  while (slots_[i] != 0) i = (i + 1) & slot_mask_;
-  slots_[i] = ordinal + 1;
-  ++slot_count_;
-}
+void UsageIndex::Reserve(uint64_t records) { dedup_.Reserve(records); }
 
 uint32_t UsageIndex::InternMeter(std::string_view key, std::string_view spelling) {
   auto it = meter_by_key_.find(key);
@@ -193,7 +161,7 @@ Status UsageIndex::Publish(std::span<const IndexedRecord> records) {
 Status UsageIndex::AddToDedup(std::span<const IndexedRecord> records) {
   if (records.empty()) return Status::Ok();
   // Check the whole batch first so that a bad one changes nothing.
-  uint64_t prev = dedup_size_;
+  uint64_t prev = dedup_.size();
   for (const IndexedRecord& r : records) {
     if (r.seq <= prev) {
       return Internal("index publish out of order: seq " + std::to_string(r.seq) + " after seq " +
@@ -206,22 +174,12 @@ Status UsageIndex::AddToDedup(std::span<const IndexedRecord> records) {
     prev = r.seq;
   }
 
-  // The dedup arrays are read only by this (the dedup) thread, so they need no lock.
+  // The dedup table is read only by this (the dedup) thread, so it needs no lock. Seqs are
+  // dense but for gaps (rolled-back inserts), which the table keeps as empty ordinals.
   for (const IndexedRecord& r : records) {
-    while (dedup_size_ < r.seq) {
-      uint64_t ordinal = dedup_size_;
-      if ((ordinal >> kChunkBits) >= dedup_chunks_.size()) {
-        dedup_chunks_.push_back(std::make_unique<DedupEntry[]>(size_t{1} << kChunkBits));
-      }
-      DedupEntry& e = DedupAt(ordinal);
-      bool is_record = ordinal + 1 == r.seq;
-      e = is_record ? DedupEntry{r.id_hash, r.content_hash} : DedupEntry{0, 0};
-      if (is_record) DedupInsert(static_cast<uint32_t>(ordinal), r.id_hash);
-      ++dedup_size_;
-    }
+    while (dedup_.size() + 1 < r.seq) dedup_.AppendGap();
+    dedup_.Append(r.id_hash, r.content_hash);
   }
-  dedup_bytes_.store(dedup_chunks_.size() * (sizeof(DedupEntry) << kChunkBits) + slots_.size() * 4,
-                     std::memory_order_relaxed);
   return Status::Ok();
 }
 
@@ -393,7 +351,7 @@ IndexStats UsageIndex::GetStats() const {
   s.subscriptions = partitions_.size();
   s.instances = instances_.size();
   s.meters = meters_.size();
-  uint64_t bytes = dedup_bytes_.load(std::memory_order_relaxed);
+  uint64_t bytes = dedup_.memory_bytes();
   // Hash map nodes and buckets: about 48 bytes an entry.
   for (const auto& [id, p] : partitions_) bytes += p->MemoryBytes() + 48;
   bytes +=

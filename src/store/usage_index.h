@@ -7,8 +7,8 @@
 // can keep one. See docs/storage.md.
 //
 // Layout, chosen to stay under about 60 bytes per record:
-//   - dedup: a dense array of {id hash, content hash} indexed by seq - 1 (seqs are dense) plus an
-//     open-addressing table of uint32 slots pointing into it (~22 bytes per record);
+//   - dedup: a DedupTable (store/dedup_table.h) of {id hash, content hash} by seq - 1, with an
+//     open-addressing table into it that grows a little at a time (~22 bytes per record);
 //   - per subscription (a partition), the columns seq (uint32), reported time (int64 µs), meter
 //     number, instance number (uint32 each) and quantity packed into 64 bits (mantissa and power
 //     of ten; the rare quantity that does not fit goes to a side table), in two parts:
@@ -48,6 +48,7 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "store/billing_store.h"
+#include "store/dedup_table.h"
 #include "store/text_arena.h"
 #include "store/usage_store.h"
 
@@ -86,7 +87,7 @@ struct IndexStats {
 class UsageIndex {
  public:
   // The largest seq the index can hold (dedup slots are 32-bit).
-  static constexpr uint64_t kMaxSeq = 0xFFFF'FFFEull;
+  static constexpr uint64_t kMaxSeq = DedupTable::kMaxEntries;
 
   UsageIndex();
   ~UsageIndex();
@@ -142,10 +143,6 @@ class UsageIndex {
   IndexStats GetStats() const;
 
  private:
-  struct DedupEntry {
-    uint64_t id_hash;
-    uint64_t content_hash;
-  };
   struct SortedRows;
   struct Partition;
   struct Instance {
@@ -171,11 +168,6 @@ class UsageIndex {
   struct TailScan;
   struct Emitter;
 
-  // Dedup (the dedup thread only).
-  void DedupInsert(uint32_t ordinal, uint64_t id_hash);
-  void FileSlot(uint32_t ordinal, uint64_t id_hash);
-  void DedupGrow(size_t min_slots);
-
   // Under the exclusive lock.
   uint32_t InternMeter(std::string_view key, std::string_view spelling);
   InstanceSlot& FindInstanceSlot(uint64_t hash);
@@ -192,24 +184,8 @@ class UsageIndex {
   Status EmitPartition(const Partition& p, const AggregateQuery& q, uint64_t as_of,
                        const domain::AggregateKey* cursor, Emitter& out) const;
 
-  // --- dedup: touched only by the dedup thread (dedup_bytes_ is read by GetStats) ---
-  // 4,096 entries (64 KiB) a chunk. Each new chunk is first-touch memory, faulted in while the
-  // writer waits; 1 MiB chunks stalled it 5-16 ms every 65,536 records on the bench machine
-  // (13 us a 4 KiB page fault there), small ones spread the same cost thinly.
-  static constexpr size_t kChunkBits = 12;
-  static constexpr uint64_t kChunkMask = (uint64_t{1} << kChunkBits) - 1;
-  DedupEntry& DedupAt(uint64_t ordinal) {
-    return dedup_chunks_[ordinal >> kChunkBits][ordinal & kChunkMask];
-  }
-  const DedupEntry& DedupAt(uint64_t ordinal) const {
-    return dedup_chunks_[ordinal >> kChunkBits][ordinal & kChunkMask];
-  }
-  std::vector<std::unique_ptr<DedupEntry[]>> dedup_chunks_;
-  uint64_t dedup_size_ = 0;      // entries, = last ordinal + 1
-  std::vector<uint32_t> slots_;  // 0 = empty, else ordinal + 1
-  size_t slot_mask_ = 0;
-  uint64_t slot_count_ = 0;  // occupied slots
-  std::atomic<uint64_t> dedup_bytes_{0};
+  // --- dedup: touched only by the dedup thread (its memory_bytes() by any) ---
+  DedupTable dedup_;
   bool loading_ = false;
   // Partitions published to since the last MergePending() (publishing thread only).
   std::vector<Partition*> merge_candidates_;
@@ -241,14 +217,8 @@ class UsageIndex {
 
 template <typename Visit>
 void UsageIndex::ForEachIdMatch(uint64_t id_hash, Visit&& visit) const {
-  if (slots_.empty()) return;
-  for (size_t i = id_hash & slot_mask_;; i = (i + 1) & slot_mask_) {
-    uint32_t s = slots_[i];
-    if (s == 0) return;
-    uint32_t ordinal = s - 1;
-    const DedupEntry& e = DedupAt(ordinal);
-    if (e.id_hash == id_hash) visit(e.content_hash, static_cast<uint64_t>(ordinal) + 1);
-  }
+  dedup_.ForEachMatch(
+      id_hash, [&](uint64_t content_hash, uint64_t ordinal) { visit(content_hash, ordinal + 1); });
 }
 
 }  // namespace tally::store
