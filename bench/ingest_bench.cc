@@ -320,11 +320,11 @@ int Durable(const Dataset& d) {
   Report(load + "durable_max_ms", Percentile(first.latencies_ms, 100), "ms");
   // The store's commits during the run (it was opened for it): a commit is mostly the disk's
   // flush, so slow ones tell a stalling disk from a slow Tally.
-  const store::CommitTimes commits = store->GetStats().usage_commits;
+  const store::DurationHistogram commits = store->GetStats().usage_commits;
   uint64_t over_25ms = 0;
   for (size_t i = 0; i < commits.buckets.size(); ++i) {
-    if (i >= store::CommitTimes::kBucketsSeconds.size() ||
-        store::CommitTimes::kBucketsSeconds[i] > 0.025) {
+    if (i >= store::DurationHistogram::kBucketsSeconds.size() ||
+        store::DurationHistogram::kBucketsSeconds[i] > 0.025) {
       over_25ms += commits.buckets[i];
     }
   }
@@ -334,6 +334,15 @@ int Durable(const Dataset& d) {
          commits.count == 0 ? 0 : 1e3 * commits.sum_seconds / static_cast<double>(commits.count),
          "ms");
   Report(load + "commit_max_ms", 1e3 * commits.max_seconds, "ms");
+  // The checkpoint steps that held up the writer meanwhile: a batch that arrives during one
+  // waits for it.
+  const store::DurationHistogram pauses = store->GetStats().checkpoint_pauses;
+  Note(std::to_string(pauses.count) + " checkpoint steps held up the writer, " +
+       std::to_string(1e3 * pauses.sum_seconds) + " ms in all");
+  Report(load + "checkpoint_pause_mean_ms",
+         pauses.count == 0 ? 0 : 1e3 * pauses.sum_seconds / static_cast<double>(pauses.count),
+         "ms");
+  Report(load + "checkpoint_pause_max_ms", 1e3 * pauses.max_seconds, "ms");
   Note("a separate process sleeping 1 ms at a time woke more than " +
        std::to_string(static_cast<int>(kStallMs)) + " ms late " + std::to_string(stalls.count) +
        " times during the run, " + std::to_string(stalls.total_ms) + " ms in all");

@@ -72,6 +72,21 @@ HttpResponse ApiService::Handle(const HttpRequest& request) const {
   return response;
 }
 
+namespace {
+
+// A store's durations as the histogram `<base>_seconds` and the gauge `<base>_max_seconds`.
+std::string RenderDurations(std::string_view base, std::string_view help, std::string_view max_help,
+                            const store::DurationHistogram& d) {
+  const std::string histogram = std::string(base) + "_seconds";
+  const std::string max = std::string(base) + "_max_seconds";
+  return RenderHistogram(histogram, help, store::DurationHistogram::kBucketsSeconds, d.buckets,
+                         d.sum_seconds) +
+         "# HELP " + max + " " + std::string(max_help) + "\n# TYPE " + max + " gauge\n" + max +
+         " " + std::to_string(d.max_seconds) + "\n";
+}
+
+}  // namespace
+
 HttpResponse ApiService::Metrics(const HttpRequest&) const {
   const store::StoreStats stats = store_.GetStats();
   const bool writable = store_.WriteHealth().ok();
@@ -95,16 +110,15 @@ HttpResponse ApiService::Metrics(const HttpRequest&) const {
       "# TYPE tally_store_writable gauge\n"
       "tally_store_writable " +
       (writable ? "1" : "0") + "\n";
-  const store::CommitTimes& commits = stats.usage_commits;
   gauges +=
-      RenderHistogram("tally_store_commit_duration_seconds",
+      RenderDurations("tally_store_commit_duration",
                       "Durable commits of usage since the store opened, each to its flush to disk.",
-                      store::CommitTimes::kBucketsSeconds, commits.buckets, commits.sum_seconds);
-  gauges +=
-      "# HELP tally_store_commit_duration_max_seconds The longest of those commits.\n"
-      "# TYPE tally_store_commit_duration_max_seconds gauge\n"
-      "tally_store_commit_duration_max_seconds " +
-      std::to_string(commits.max_seconds) + "\n";
+                      "The longest of those commits.", stats.usage_commits);
+  gauges += RenderDurations(
+      "tally_store_checkpoint_pause",
+      "Checkpoint steps that held up the store's writer since it opened (copying the log into "
+      "the database, finishing after the background flush).",
+      "The longest of those steps.", stats.checkpoint_pauses);
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = metrics_.Render(gauges);

@@ -195,7 +195,7 @@ TEST_F(ApiServiceTest, FailedCommitMakesIngestAndReadyz503) {
   EXPECT_EQ(Send(Method::kGet, "/healthz", "").status, 200);
 }
 
-TEST_F(ApiServiceTest, MetricsShowHowLongTheStoresCommitsTook) {
+TEST_F(ApiServiceTest, MetricsShowHowLongTheStoresCommitsAndCheckpointPausesTook) {
   const HttpResponse before = Send(Method::kGet, "/metrics", "");
   ASSERT_EQ(before.status, 200);
   EXPECT_NE(before.body.find("# TYPE tally_store_commit_duration_seconds histogram\n"),
@@ -213,6 +213,13 @@ TEST_F(ApiServiceTest, MetricsShowHowLongTheStoresCommitsTook) {
       << after.body;
   EXPECT_NE(after.body.find("\ntally_store_commit_duration_seconds_count 2\n"), std::string::npos);
   EXPECT_NE(after.body.find("\ntally_store_commit_duration_max_seconds 0."), std::string::npos);
+  // Beside them, the checkpoint steps that held up the writer: none for so small a log.
+  EXPECT_NE(after.body.find("# TYPE tally_store_checkpoint_pause_seconds histogram\n"),
+            std::string::npos);
+  EXPECT_NE(after.body.find("\ntally_store_checkpoint_pause_seconds_count 0\n"),
+            std::string::npos);
+  EXPECT_NE(after.body.find("\ntally_store_checkpoint_pause_max_seconds 0.000000\n"),
+            std::string::npos);
 }
 
 // The Partner Center utilization API (partner_center.cc).

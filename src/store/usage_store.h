@@ -70,10 +70,10 @@ struct AggregatePage {
   std::shared_ptr<const void> text;
 };
 
-// How long a store's durable commits of usage took, each from the start of the commit to its
-// flush to disk. Every acknowledgement waits for one, so a slow disk shows here first.
-struct CommitTimes {
-  // Upper bounds (seconds) of the buckets; a last, implicit one holds longer commits.
+// How long something a store does took, each time: a histogram (the Prometheus kind) plus the
+// longest.
+struct DurationHistogram {
+  // Upper bounds (seconds) of the buckets; a last, implicit one holds longer durations.
   static constexpr std::array<double, 9> kBucketsSeconds = {0.001, 0.0025, 0.005, 0.01, 0.025,
                                                             0.05,  0.1,    0.25,  1};
   std::array<uint64_t, kBucketsSeconds.size() + 1> buckets{};  // non-cumulative counts
@@ -97,7 +97,14 @@ struct StoreStats {
   uint64_t subscriptions = 0;
   uint64_t instances = 0;
   uint64_t meters = 0;
-  CommitTimes usage_commits;  // since the store was opened; none for a batch of duplicates
+  // Since the store was opened. The durable commits of usage, each from the start of the
+  // commit to its flush to disk (none for a batch of duplicates): every acknowledgement waits
+  // for one, so a slow disk shows here first.
+  DurationHistogram usage_commits;
+  // The steps of checkpoints that held up the store's writer (copying the log into the
+  // database, finishing after the background flush), in stores that checkpoint; a commit that
+  // waits for one waits this long more.
+  DurationHistogram checkpoint_pauses;
 };
 
 // Consistency: every read sees what every write that returned before it began stored (the

@@ -283,8 +283,18 @@ void SqliteStore::MaybeCheckpoint(bool idle) {
                     wal_bytes > options_.checkpoint_wal_bytes);
   // A checkpoint starts only when none is syncing; while one is, the WAL may grow up to four
   // times the threshold before the writer waits for it.
-  const bool starts = due && !checkpointer_->syncing();
-  Status s = checkpointer_->Run(writer_db_, due, wal_bytes > 4 * options_.checkpoint_wal_bytes);
+  const bool was_syncing = checkpointer_->syncing();
+  const bool starts = due && !was_syncing;
+  const bool overdue = wal_bytes > 4 * options_.checkpoint_wal_bytes;
+  const auto started = std::chrono::steady_clock::now();
+  Status s = checkpointer_->Run(writer_db_, due, overdue);
+  // Timed when the call did a step: the copy, the finishing checkpoint after a sync (which
+  // ended it), or waiting for a sync in flight.
+  if (starts || (was_syncing && (overdue || !checkpointer_->syncing()))) {
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    std::lock_guard lock(commit_times_mu_);
+    checkpoint_pauses_.Add(took.count());
+  }
   if (!s.ok()) MarkFailed(s);
   if (starts) commits_since_checkpoint_ = 0;
 }

@@ -113,7 +113,7 @@ TEST_F(SqlitePipelineTest, EveryCommitOfNewUsageIsTimedAndDuplicatesCommitNothin
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   ASSERT_EQ(again->duplicates, 1u);
 
-  const CommitTimes times = store_->GetStats().usage_commits;
+  const DurationHistogram times = store_->GetStats().usage_commits;
   EXPECT_EQ(times.count, 3u);
   uint64_t in_buckets = 0;
   for (uint64_t n : times.buckets) in_buckets += n;
@@ -123,8 +123,8 @@ TEST_F(SqlitePipelineTest, EveryCommitOfNewUsageIsTimedAndDuplicatesCommitNothin
   EXPECT_LE(times.max_seconds, times.sum_seconds);
 }
 
-TEST(CommitTimesTest, ACommitFallsInTheFirstBucketWhoseBoundItDoesNotExceed) {
-  CommitTimes t;
+TEST(DurationHistogramTest, ACommitFallsInTheFirstBucketWhoseBoundItDoesNotExceed) {
+  DurationHistogram t;
   t.Add(0.001);  // on the first bound
   t.Add(0.003);
   t.Add(0.5);

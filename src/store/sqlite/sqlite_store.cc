@@ -653,6 +653,7 @@ StoreStats SqliteStore::GetStats() {
   }
   std::lock_guard times_lock(commit_times_mu_);
   s.usage_commits = commit_times_;
+  s.checkpoint_pauses = checkpoint_pauses_;
   return s;
 }
 

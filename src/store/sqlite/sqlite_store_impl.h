@@ -340,7 +340,9 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   std::string default_provider_id_;
 
   mutable std::mutex commit_times_mu_;
-  CommitTimes commit_times_;  // guarded by commit_times_mu_; written by the writer thread
+  // Guarded by commit_times_mu_; written by the writer thread.
+  DurationHistogram commit_times_;
+  DurationHistogram checkpoint_pauses_;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

@@ -234,6 +234,35 @@ TEST(SqliteWalTest, TheStoresLogStaysBoundedWhenEveryCommitIsCheckpointed) {
   EXPECT_EQ(records->size(), 120u * 50);
 }
 
+// The checkpoint steps that hold up the writer are timed, and only those: a store whose log
+// never needs a checkpoint counts none, however often the writer asks.
+TEST(SqliteWalTest, TheCheckpointStepsThatHoldUpTheWriterAreTimed) {
+  FakeClockForTesting clock(UtcTime{Reported(kHour + 100).micros()});
+  {
+    TempDir dir;
+    auto opened = OpenSqliteStore(CreatingOptions(dir.path(), &clock));
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    AppendBatches(**opened, "quiet-", 10);
+    EXPECT_EQ((*opened)->GetStats().checkpoint_pauses.count, 0u);
+  }
+  TempDir dir;
+  SqliteStoreOptions options = CreatingOptions(dir.path(), &clock);
+  options.checkpoint_wal_bytes = 1;  // a checkpoint whenever the writer is idle
+  auto opened = OpenSqliteStore(options);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  AppendBatches(**opened, "busy-", 10);
+  const DurationHistogram pauses = (*opened)->GetStats().checkpoint_pauses;
+  // Each commit is followed by the copy of a new checkpoint, or by the finishing step of the
+  // last one (whose sync may still run, in which case the writer moves on without a step).
+  EXPECT_GE(pauses.count, 5u);
+  EXPECT_LE(pauses.count, 20u);
+  uint64_t in_buckets = 0;
+  for (uint64_t n : pauses.buckets) in_buckets += n;
+  EXPECT_EQ(in_buckets, pauses.count);
+  EXPECT_GT(pauses.max_seconds, 0);
+  EXPECT_LE(pauses.max_seconds, pauses.sum_seconds);
+}
+
 // The page size of the database file: only a new database takes the one asked for.
 int64_t PageSizeOf(const std::string& db_path) {
   auto db = sqlite::Database::Open(db_path, SQLITE_OPEN_READONLY);
