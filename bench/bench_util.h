@@ -25,6 +25,7 @@ class Stopwatch {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   }
   double Millis() const { return Seconds() * 1e3; }
+  std::chrono::steady_clock::time_point started() const { return start_; }
 
  private:
   std::chrono::steady_clock::time_point start_;

@@ -1,6 +1,7 @@
 #include "stall_probe.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -59,7 +60,18 @@ StallCount StallProbe::Stop() {
   while (start < text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) break;  // a line cut by the kill
-    const double late = std::strtod(text.c_str() + start, nullptr);
+    if (text[start] == '#') {
+      seen_.realtime = text.compare(start, end - start, "# realtime") == 0;
+      start = end + 1;
+      continue;
+    }
+    char* rest = nullptr;
+    const double late = std::strtod(text.c_str() + start, &rest);
+    const long long woke_ns = std::strtoll(rest, nullptr, 10);
+    const std::chrono::steady_clock::time_point woke{std::chrono::nanoseconds(woke_ns)};
+    seen_.windows.push_back({woke - std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::duration<double, std::milli>(late)),
+                             woke});
     ++seen_.count;
     seen_.total_ms += late;
     if (late > seen_.longest_ms) seen_.longest_ms = late;
@@ -71,13 +83,20 @@ StallCount StallProbe::Stop() {
 int RunStallProbe(double threshold_ms) {
   using Clock = std::chrono::steady_clock;
   constexpr auto kSleep = std::chrono::milliseconds(1);
+  sched_param param{};
+  param.sched_priority = 1;
+  const bool realtime = sched_setscheduler(0, SCHED_FIFO, &param) == 0;
+  std::printf("# %s\n", realtime ? "realtime" : "normal");
+  std::fflush(stdout);
   auto before = Clock::now();
   while (true) {
     std::this_thread::sleep_for(kSleep);
     const auto now = Clock::now();
     const double late = std::chrono::duration<double, std::milli>(now - before - kSleep).count();
     if (late > threshold_ms) {
-      std::printf("%.3f\n", late);
+      const auto woke_ns =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+      std::printf("%.3f %lld\n", late, static_cast<long long>(woke_ns));
       std::fflush(stdout);
     }
     before = now;

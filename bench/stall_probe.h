@@ -2,7 +2,9 @@
 // later than a threshold. Run beside a latency measurement, it tells the machine's stalls (a
 // vCPU that does not run, a kernel that holds everything up) from the measured process's own:
 // a slow acknowledgement at the same moment as a late wake-up here was not Tally's doing alone.
-// Its own wake-ups also wait for a core, so on a saturated machine it reports that too.
+// It asks for real-time priority (SCHED_FIFO, which root gets), so that it runs the moment it
+// wakes and only the machine can make it late; refused, it runs at normal priority, and its
+// wake-ups then also wait for a core on a busy machine (StallCount::realtime says which).
 //
 // The probe is this program run again with the argument "stall-probe" (posix_spawn, which does
 // not copy the caller's memory), writing one line per late wake-up to a pipe.
@@ -11,14 +13,25 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
+#include <vector>
 
 namespace tally::bench {
 
+// When the probe could not run: from the end of its 1 ms sleep that was due to the late
+// wake-up, on the steady clock (CLOCK_MONOTONIC, the same in every process).
+struct StallWindow {
+  std::chrono::steady_clock::time_point from;
+  std::chrono::steady_clock::time_point to;
+};
+
 struct StallCount {
-  uint64_t count = 0;     // wake-ups later than the threshold
-  double longest_ms = 0;  // the latest of them, in ms past the 1 ms sleep
-  double total_ms = 0;    // their lateness, summed
+  uint64_t count = 0;                // wake-ups later than the threshold
+  double longest_ms = 0;             // the latest of them, in ms past the 1 ms sleep
+  double total_ms = 0;               // their lateness, summed
+  bool realtime = false;             // the probe ran at real-time priority
+  std::vector<StallWindow> windows;  // one per late wake-up, in order
 };
 
 class StallProbe {
@@ -39,8 +52,9 @@ class StallProbe {
   StallCount seen_;
 };
 
-// The probe's own loop (the "stall-probe THRESHOLD_MS" mode): until killed, prints the lateness
-// in ms of each wake-up past the threshold, one a line, to stdout.
+// The probe's own loop (the "stall-probe THRESHOLD_MS" mode): prints "# realtime" or "# normal"
+// (its priority), then, until killed, one line per wake-up later than the threshold: its
+// lateness in ms and when it woke (steady clock, ns), to stdout.
 int RunStallProbe(double threshold_ms);
 
 }  // namespace tally::bench
