@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <thread>
 #include <condition_variable>
 #include <mutex>
 
@@ -261,6 +262,26 @@ TEST(SqliteWalTest, TheCheckpointStepsThatHoldUpTheWriterAreTimed) {
   EXPECT_EQ(in_buckets, pauses.count);
   EXPECT_GT(pauses.max_seconds, 0);
   EXPECT_LE(pauses.max_seconds, pauses.sum_seconds);
+}
+
+// A checkpoint whose background sync ends while nothing is queued is finished by the writer at
+// once (the sync thread wakes it), not only when the next batch comes: its two steps, the copy
+// and the finishing checkpoint, are both timed with no append after the first.
+TEST(SqliteWalTest, AnIdleWriterFinishesTheCheckpointOnceItsSyncHasEnded) {
+  FakeClockForTesting clock(UtcTime{Reported(kHour + 100).micros()});
+  TempDir dir;
+  SqliteStoreOptions options = CreatingOptions(dir.path(), &clock);
+  options.checkpoint_wal_bytes = 1;
+  auto opened = OpenSqliteStore(options);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  AppendBatches(**opened, "one-", 1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((*opened)->GetStats().checkpoint_pauses.count < 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ((*opened)->GetStats().checkpoint_pauses.count, 2u);
+  EXPECT_TRUE((*opened)->WriteHealth().ok());
 }
 
 // The page size of the database file: only a new database takes the one asked for.
