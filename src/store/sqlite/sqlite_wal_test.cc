@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <thread>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "common/clock.h"
 #include "store/sqlite/sqlite_db.h"
