@@ -183,18 +183,9 @@ void DedupTable::Reserve(uint64_t entries) {
   size_t want = kInitialSlots;
   while (want * 7 / 10 < entries) want <<= 1;
   if (want <= slot_count()) return;
-  slots_ = SlotArray(want);
-  mask_ = want - 1;
-  filed_ = 0;
-  size_t gap = 0;
-  for (uint64_t ordinal = 0; ordinal < size_; ++ordinal) {
-    if (gap < gaps_.size() && gaps_[gap] == ordinal) {
-      ++gap;
-      continue;
-    }
-    File(ordinal, At(ordinal).id_hash);
-  }
-  UpdateMemoryBytes();
+  // A growth to `want` slots, done within this call.
+  next_ = SlotArray(want);
+  FinishNow();
 }
 
 void DedupTable::UpdateMemoryBytes() {

@@ -31,7 +31,6 @@
 // a shared lock; publishing takes it exclusively only while it appends or swaps in merged rows.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>

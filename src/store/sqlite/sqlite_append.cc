@@ -273,6 +273,13 @@ Status SqliteStore::Commit() {
   return s;
 }
 
+void SqliteStore::RecordDuration(DurationHistogram& h,
+                                 std::chrono::steady_clock::time_point started) {
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  std::lock_guard lock(durations_mu_);
+  h.Add(took.count());
+}
+
 void SqliteStore::MaybeCheckpoint(bool idle) {
   const uint64_t wal_bytes = wal_frames_ * page_size_;
   // A busy writer (callers queued behind it) puts the checkpoint off until it is idle, or
@@ -291,9 +298,7 @@ void SqliteStore::MaybeCheckpoint(bool idle) {
   // Timed when the call did a step: the copy, the finishing checkpoint after a sync (which
   // ended it), or waiting for a sync in flight.
   if (starts || (was_syncing && (overdue || !checkpointer_->syncing()))) {
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-    std::lock_guard lock(commit_times_mu_);
-    checkpoint_pauses_.Add(took.count());
+    RecordDuration(checkpoint_pauses_, started);
   }
   if (!s.ok()) MarkFailed(s);
   if (starts) commits_since_checkpoint_ = 0;
@@ -623,9 +628,7 @@ Status SqliteStore::WriteGroup(uint64_t first_seq, std::span<Job* const> jobs) {
   }
   const auto started = std::chrono::steady_clock::now();
   TALLY_RETURN_IF_ERROR(Commit());
-  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-  std::lock_guard lock(commit_times_mu_);
-  commit_times_.Add(took.count());
+  RecordDuration(commit_times_, started);
   return Status::Ok();
 }
 

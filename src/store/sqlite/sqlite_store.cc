@@ -651,7 +651,7 @@ StoreStats SqliteStore::GetStats() {
   for (const auto& [key, m] : meters_) {
     if (domain::MeterCatalog::Builtin().Find(key) == nullptr) ++s.meters;
   }
-  std::lock_guard times_lock(commit_times_mu_);
+  std::lock_guard times_lock(durations_mu_);
   s.usage_commits = commit_times_;
   s.checkpoint_pauses = checkpoint_pauses_;
   return s;

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -261,6 +262,8 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   // Inserts or replaces one row of `subscriptions` (writer thread only).
   Status InsertSubscription(const domain::Subscription& sub);
   Status Commit();
+  // Adds the time since `started` to `h` (commit_times_ or checkpoint_pauses_).
+  void RecordDuration(DurationHistogram& h, std::chrono::steady_clock::time_point started);
   void MarkFailed(const Status& cause);
   std::optional<Status> Failure() const;
   // Runs the next step of a checkpoint when one is due. `idle`: no caller is waiting for the
@@ -339,8 +342,8 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   std::map<std::string, domain::Customer> customers_;
   std::string default_provider_id_;
 
-  mutable std::mutex commit_times_mu_;
-  // Guarded by commit_times_mu_; written by the writer thread.
+  mutable std::mutex durations_mu_;
+  // Guarded by durations_mu_; written by the writer thread (RecordDuration).
   DurationHistogram commit_times_;
   DurationHistogram checkpoint_pauses_;
 
