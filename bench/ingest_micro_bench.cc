@@ -12,6 +12,7 @@
 #include "domain/usage_record.h"
 #include "ingest/record_parser.h"
 #include "simulate/simulator.h"
+#include "store/record_block.h"
 
 namespace tally::bench {
 namespace {
@@ -94,6 +95,35 @@ void BM_CanonicalContent(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
 }
 BENCHMARK(BM_CanonicalContent);
+
+// The store's encoding of a batch on the caller's thread (store/record_block.h), without and with
+// its compression; `bytes_per_record` is what the batch adds to the WAL and the database.
+void BM_EncodeBatch(benchmark::State& state) {
+  const auto& records = Records();
+  store::BatchEncoding encoding;
+  for (auto _ : state) {
+    if (!encoding.Encode(records, ReportedTime::FromMicros(0)).ok()) std::abort();
+    benchmark::DoNotOptimize(encoding.content_hash(0));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
+}
+BENCHMARK(BM_EncodeBatch);
+
+void BM_EncodeAndCompressBatch(benchmark::State& state) {
+  const auto& records = Records();
+  store::BatchEncoding encoding;
+  store::RecordBlockBuilder block;
+  for (auto _ : state) {
+    if (!encoding.Encode(records, ReportedTime::FromMicros(0)).ok()) std::abort();
+    if (!encoding.Compress().ok()) std::abort();
+    benchmark::DoNotOptimize(encoding.content_hash(0));
+  }
+  block.AddBatch(encoding, {});
+  state.counters["bytes_per_record"] =
+      static_cast<double>(block.bytes().size()) / static_cast<double>(records.size());
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
+}
+BENCHMARK(BM_EncodeAndCompressBatch);
 
 }  // namespace
 }  // namespace tally::bench

@@ -1,5 +1,7 @@
 #include "common/strings.h"
 
+#include <array>
+
 namespace tally {
 
 std::string AsciiUpper(std::string_view s) {
@@ -54,16 +56,19 @@ std::string_view TrimSpace(std::string_view s) {
 }
 
 bool IsGuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return false;
-    }
-  }
-  return true;
+  static constexpr std::array<bool, 256> kHex = [] {
+    std::array<bool, 256> t{};
+    for (char c : std::string_view("0123456789abcdefABCDEF")) t[static_cast<unsigned char>(c)] = true;
+    return t;
+  }();
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return false;
+  // Table lookups without an early exit: a GUID is short and usually valid.
+  auto hex_run = [&](size_t from, size_t to) {
+    bool hex = true;
+    for (size_t i = from; i < to; ++i) hex &= kHex[static_cast<unsigned char>(s[i])];
+    return hex;
+  };
+  return hex_run(0, 8) & hex_run(9, 13) & hex_run(14, 18) & hex_run(19, 23) & hex_run(24, 36);
 }
 
 }  // namespace tally

@@ -63,6 +63,23 @@ TEST(MakeUsageRecord, ReportsEveryMissingField) {
   for (auto& e : errors) EXPECT_EQ(e.reason, "is required");
 }
 
+TEST(MakeUsageRecord, ChecksEveryByteOfTheTextFields) {
+  // The last byte, DEL and unit separator: the checks read each text to its end.
+  auto f = ValidFields();
+  f.resource_uri = *f.resource_uri + "\x7f";
+  EXPECT_EQ(OnlyReason(f, "resourceUri"), "contains control characters");
+  f = ValidFields();
+  f.location = "local\x1f";
+  EXPECT_EQ(OnlyReason(f, "location"), "contains control characters");
+  f = ValidFields();
+  f.meter_id = "CBCFEF9A-B91F-4597-A4D3-01FE334BED8/";
+  EXPECT_EQ(OnlyReason(f, "meterId"),
+            "must be 1 to 64 characters of letters, digits, '-', '_' or '.'");
+  f = ValidFields();
+  f.meter_id = "Az09-_.";
+  EXPECT_TRUE(Errors(f).empty());
+}
+
 TEST(MakeUsageRecord, ExplainsEachBrokenRule) {
   auto f = ValidFields();
   f.record_id = "";

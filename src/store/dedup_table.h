@@ -65,6 +65,12 @@ class DedupTable {
   // none or one), each once.
   template <typename Visit>
   void ForEachMatch(uint64_t id_hash, Visit&& visit) const;
+  // Hints for a ForEachMatch(id_hash) a few lookups later, so that it does not wait for memory
+  // (the slots and entries are far larger than the caches): PrefetchSlots starts loading the
+  // slots where the lookup begins; PrefetchEntry, called once those have arrived, the entry the
+  // first of them names. Neither changes anything.
+  void PrefetchSlots(uint64_t id_hash) const;
+  void PrefetchEntry(uint64_t id_hash) const;
 
   uint64_t size() const { return size_; }
   // The heap the table holds, in bytes. Any thread.
@@ -147,6 +153,17 @@ class DedupTable {
 
   std::atomic<uint64_t> memory_bytes_{0};
 };
+
+inline void DedupTable::PrefetchSlots(uint64_t id_hash) const {
+  if (!frozen_.empty()) __builtin_prefetch(frozen_.data() + (id_hash & (frozen_.count() - 1)));
+  if (!slots_.empty()) __builtin_prefetch(slots_.data() + (id_hash & mask_));
+}
+
+inline void DedupTable::PrefetchEntry(uint64_t id_hash) const {
+  if (slots_.empty()) return;
+  const uint32_t s = slots_.data()[id_hash & mask_];
+  if (s != 0) __builtin_prefetch(&At(s - 1));
+}
 
 template <typename Visit>
 void DedupTable::ForEachMatch(uint64_t id_hash, Visit&& visit) const {

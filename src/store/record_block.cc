@@ -18,15 +18,28 @@ constexpr int kZstdLevel = 1;
 constexpr uint64_t kMaxPayload = uint64_t{1} << 32;
 constexpr size_t kRecentSlots = 1024;  // a power of two
 
-void PutVarint(std::string& out, uint64_t v) {
-  char buf[10];
-  size_t n = 0;
+constexpr size_t kMaxVarintBytes = 10;
+
+// Writes `v` as a varint at `p`, which has room for kMaxVarintBytes; returns the end.
+char* EncodeVarint(char* p, uint64_t v) {
   while (v >= 0x80) {
-    buf[n++] = static_cast<char>((v & 0x7F) | 0x80);
+    *p++ = static_cast<char>((v & 0x7F) | 0x80);
     v >>= 7;
   }
-  buf[n++] = static_cast<char>(v);
-  out.append(buf, n);
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+// Writes `bytes` with their size in front at `p`, which has room for them.
+char* EncodeBytes(char* p, std::string_view bytes) {
+  p = EncodeVarint(p, bytes.size());
+  std::memcpy(p, bytes.data(), bytes.size());
+  return p + bytes.size();
+}
+
+void PutVarint(std::string& out, uint64_t v) {
+  char buf[kMaxVarintBytes];
+  out.append(buf, static_cast<size_t>(EncodeVarint(buf, v) - buf));
 }
 
 uint64_t ZigZag(int64_t v) {
@@ -108,36 +121,42 @@ Status BatchEncoding::Encode(std::span<const domain::UsageRecord> records, Repor
   for (size_t i = 0; i < records.size(); ++i) {
     const domain::UsageRecord& r = records[i];
     TextRefs& refs = refs_[i];
-    PutBytes(entries_, r.record_id);
     refs.subscription = Intern(r.subscription_id);
-    PutVarint(entries_, refs.subscription);
-    PutVarint(entries_, Intern(r.meter_id));
+    const uint32_t meter = Intern(r.meter_id);
     refs.resource_uri = Intern(r.resource_uri);
-    PutVarint(entries_, refs.resource_uri);
     refs.location = Intern(r.location);
-    PutVarint(entries_, refs.location);
     if (r.tags) {
       scratch_.clear();
       AppendPropertiesText(scratch_, *r.tags);
       refs.tags = Intern(scratch_) + 1;
     }
-    PutVarint(entries_, refs.tags);
     if (r.additional_info) {
       scratch_.clear();
       AppendPropertiesText(scratch_, *r.additional_info);
       refs.info = Intern(scratch_) + 1;
     }
-    PutVarint(entries_, refs.info);
-    PutVarint(entries_, ZigZag(r.usage_start.hours()));
     scratch_.clear();
     r.quantity.AppendTo(scratch_);
-    PutBytes(entries_, scratch_);
-    PutVarint(entries_, r.reported_time ? ZigZag(r.reported_time->micros()) + 1 : 0);
     const uint64_t hash = domain::ContentHash(r);
     content_hashes_.push_back(hash);
-    char le[8];
-    for (int b = 0; b < 8; ++b) le[b] = static_cast<char>(hash >> (8 * b));
-    entries_.append(le, 8);
+
+    // The entry is written through a pointer into room for its largest size, then trimmed:
+    // appending field by field cost more than the encoding itself.
+    const size_t at = entries_.size();
+    entries_.resize(at + r.record_id.size() + scratch_.size() + 10 * kMaxVarintBytes + 8);
+    char* p = entries_.data() + at;
+    p = EncodeBytes(p, r.record_id);
+    p = EncodeVarint(p, refs.subscription);
+    p = EncodeVarint(p, meter);
+    p = EncodeVarint(p, refs.resource_uri);
+    p = EncodeVarint(p, refs.location);
+    p = EncodeVarint(p, refs.tags);
+    p = EncodeVarint(p, refs.info);
+    p = EncodeVarint(p, ZigZag(r.usage_start.hours()));
+    p = EncodeBytes(p, scratch_);
+    p = EncodeVarint(p, r.reported_time ? ZigZag(r.reported_time->micros()) + 1 : 0);
+    for (int b = 0; b < 8; ++b) *p++ = static_cast<char>(hash >> (8 * b));
+    entries_.resize(static_cast<size_t>(p - entries_.data()));
     if (entries_.size() >= UINT32_MAX || strings_.size() >= UINT32_MAX - 1) {
       return InvalidArgument("the batch is too large to store; split it into smaller batches");
     }

@@ -122,6 +122,9 @@ class UsageIndex {
   // is `id_hash` (usually none or one). The dedup thread only.
   template <typename Visit>
   void ForEachIdMatch(uint64_t id_hash, Visit&& visit) const;
+  // Prefetch hints for a ForEachIdMatch a few records later; see DedupTable::PrefetchSlots.
+  void PrefetchIdSlots(uint64_t id_hash) const { dedup_.PrefetchSlots(id_hash); }
+  void PrefetchIdEntry(uint64_t id_hash) const { dedup_.PrefetchEntry(id_hash); }
 
   // Changes how a meter is spelled in results (an operator renamed its case). No-op when the
   // index has not seen the meter.

@@ -394,9 +394,19 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
     const size_t start = accepted_.size();
     AppendOutcome& out = job->outcome;
     Status job_error;
+    // The dedup lookups are misses in tables of hundreds of MB: start loading the slots of the
+    // record kSlotsAhead on and, once they have arrived, the entry of the one kEntryAhead on.
+    constexpr size_t kSlotsAhead = 16;
+    constexpr size_t kEntryAhead = 8;
+    const std::vector<uint64_t>& id_hashes = job->id_hashes;
+    for (size_t i = 0; i < std::min(kSlotsAhead, records.size()); ++i) {
+      index_.PrefetchIdSlots(id_hashes[i]);
+    }
     for (size_t i = 0; i < records.size() && job_error.ok(); ++i) {
+      if (i + kSlotsAhead < records.size()) index_.PrefetchIdSlots(id_hashes[i + kSlotsAhead]);
+      if (i + kEntryAhead < records.size()) index_.PrefetchIdEntry(id_hashes[i + kEntryAhead]);
       const domain::UsageRecord& r = records[i];
-      const uint64_t id_hash = job->id_hashes[i];
+      const uint64_t id_hash = id_hashes[i];
       const uint64_t content_hash = job->encoding->content_hash(i);
       Verdict verdict = Verdict::kNew;
       bool decided = false;
