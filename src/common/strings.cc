@@ -58,7 +58,9 @@ std::string_view TrimSpace(std::string_view s) {
 bool IsGuid(std::string_view s) {
   static constexpr std::array<bool, 256> kHex = [] {
     std::array<bool, 256> t{};
-    for (char c : std::string_view("0123456789abcdefABCDEF")) t[static_cast<unsigned char>(c)] = true;
+    for (char c : std::string_view("0123456789abcdefABCDEF")) {
+      t[static_cast<unsigned char>(c)] = true;
+    }
     return t;
   }();
   if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return false;

@@ -1,8 +1,8 @@
 #include "common/strings.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace tally {
 namespace {

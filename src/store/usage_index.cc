@@ -196,12 +196,7 @@ Status UsageIndex::PublishRows(std::span<const IndexedRecord> records) {
       }
       uint32_t meter = InternMeter(r.meter_key, r.meter_id);
       TALLY_ASSIGN_OR_RETURN(uint32_t instance, InternInstance(r));
-      Grow(p->seq);
-      Grow(p->reported_us);
-      Grow(p->hour);
-      Grow(p->meter);
-      Grow(p->instance);
-      Grow(p->quantity);
+      if (p->seq.size() == p->seq.capacity()) ReserveTail(*p);
       p->seq.push_back(static_cast<uint32_t>(r.seq));
       p->reported_us.push_back(r.reported_time.micros());
       p->hour.push_back(static_cast<int32_t>(r.usage_start.hours()));
@@ -218,6 +213,26 @@ Status UsageIndex::PublishRows(std::span<const IndexedRecord> records) {
     }
   }
   return Status::Ok();
+}
+
+void UsageIndex::ReserveTail(Partition& p) const {
+  const size_t size = p.tail_size();
+  size_t capacity = size + size / 4 + 64;
+  if (!loading_) {
+    // Between merges the tail is short-lived (each merge releases it), so it doubles, from 256
+    // rows, up to about the size at which it is merged: a handful of reallocations where
+    // growing by a quarter took a dozen. While loading, tails hold whole partitions and grow by
+    // a quarter like the sorted columns. A tail past its merge size (a large group) still grows
+    // by a quarter at least.
+    const size_t merge_at = std::max(kMinTail, p.sorted.size() / kMergeRatio);
+    capacity = std::max(capacity, std::min(std::max<size_t>(256, 2 * size), merge_at + 1024));
+  }
+  p.seq.reserve(capacity);
+  p.reported_us.reserve(capacity);
+  p.hour.reserve(capacity);
+  p.meter.reserve(capacity);
+  p.instance.reserve(capacity);
+  p.quantity.reserve(capacity);
 }
 
 void UsageIndex::MergePending() {

@@ -175,6 +175,8 @@ class UsageIndex {
   InstanceSlot& FindInstanceSlot(uint64_t hash);
   Result<uint32_t> InternInstance(const IndexedRecord& r);
   Partition& PartitionFor(std::string_view subscription_id);
+  // Makes room in a full tail for more rows (all its columns alike).
+  void ReserveTail(Partition& p) const;
 
   // Publishing thread, without holding mu_: merges the partition's tail into its sorted rows
   // (built under the shared lock, swapped in under the exclusive lock).
