@@ -22,6 +22,9 @@ std::string AsciiLower(std::string_view s) {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  // Texts compared this way are usually spelled alike (a resource ID's subscription, a known
+  // meter): one memcmp settles that case.
+  if (a == b) return true;
   for (size_t i = 0; i < a.size(); ++i) {
     char x = a[i], y = b[i];
     if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');

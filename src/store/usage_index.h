@@ -123,8 +123,12 @@ class UsageIndex {
   template <typename Visit>
   void ForEachIdMatch(uint64_t id_hash, Visit&& visit) const;
   // Prefetch hints for a ForEachIdMatch a few records later; see DedupTable::PrefetchSlots.
-  void PrefetchIdSlots(uint64_t id_hash) const { dedup_.PrefetchSlots(id_hash); }
-  void PrefetchIdEntry(uint64_t id_hash) const { dedup_.PrefetchEntry(id_hash); }
+  [[gnu::always_inline]] void PrefetchIdSlots(uint64_t id_hash) const {
+    dedup_.PrefetchSlots(id_hash);
+  }
+  [[gnu::always_inline]] void PrefetchIdEntry(uint64_t id_hash) const {
+    dedup_.PrefetchEntry(id_hash);
+  }
 
   // Changes how a meter is spelled in results (an operator renamed its case). No-op when the
   // index has not seen the meter.
@@ -172,8 +176,13 @@ class UsageIndex {
 
   // Under the exclusive lock.
   uint32_t InternMeter(std::string_view key, std::string_view spelling);
+  size_t InstanceSlotIndex(uint64_t hash) const;  // where the probe for `hash` starts
   InstanceSlot& FindInstanceSlot(uint64_t hash);
-  Result<uint32_t> InternInstance(const IndexedRecord& r);
+  // `hash` is InstanceHash(r).
+  Result<uint32_t> InternInstance(const IndexedRecord& r, uint64_t hash);
+  // Prefetches step 0 (the slot), 1 (the instance) or 2 (its text) of interning an instance
+  // with this hash. Always inlined: see DedupTable::PrefetchSlots.
+  [[gnu::always_inline]] inline void PrefetchInstance(uint64_t hash, int step) const;
   Partition& PartitionFor(std::string_view subscription_id);
   // Makes room in a full tail for more rows (all its columns alike).
   void ReserveTail(Partition& p) const;
@@ -191,8 +200,10 @@ class UsageIndex {
   // --- dedup: touched only by the dedup thread (its memory_bytes() by any) ---
   DedupTable dedup_;
   bool loading_ = false;
-  // Partitions published to since the last MergePending() (publishing thread only).
+  // Partitions published to since the last MergePending(), and the instance hashes of the
+  // group being published (publishing thread only).
   std::vector<Partition*> merge_candidates_;
+  std::vector<uint64_t> instance_hashes_;
 
   // --- aggregation data: guarded by mu_ ---
   mutable std::shared_mutex mu_;
