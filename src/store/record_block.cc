@@ -143,7 +143,8 @@ Status BatchEncoding::Encode(std::span<const domain::UsageRecord> records, Repor
     // The entry is written through a pointer into room for its largest size, then trimmed:
     // appending field by field cost more than the encoding itself.
     const size_t at = entries_.size();
-    entries_.resize(at + r.record_id.size() + scratch_.size() + 10 * kMaxVarintBytes + 8);
+    constexpr size_t kVarints = 10;  // the two sizes and the eight numbers below
+    entries_.resize(at + r.record_id.size() + scratch_.size() + kVarints * kMaxVarintBytes + 8);
     char* p = entries_.data() + at;
     p = EncodeBytes(p, r.record_id);
     p = EncodeVarint(p, refs.subscription);

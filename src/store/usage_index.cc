@@ -91,22 +91,19 @@ size_t UsageIndex::InstanceSlotIndex(uint64_t hash) const {
   return (hash * 0x9E3779B97F4A7C15ull >> 16) & (instance_slots_.size() - 1);
 }
 
-void UsageIndex::PrefetchInstance(uint64_t hash, int step) const {
+void UsageIndex::PrefetchInstance(uint64_t hash, InstanceLoad load) const {
   // Hints only: a slot or an instance read here may change before it is used, and prefetching
   // a stale address does nothing.
   if (instance_slots_.empty()) return;
   const InstanceSlot* slot = &instance_slots_[InstanceSlotIndex(hash)];
-  if (step == 0) {
+  if (load == InstanceLoad::kSlot) {
     __builtin_prefetch(slot);
     return;
   }
   if (slot->hash != hash || slot->id >= instances_.size()) return;
   const Instance* instance = &instances_[slot->id];
-  if (step == 1) {
-    __builtin_prefetch(instance);
-  } else {
-    __builtin_prefetch(instance->resource_uri.data());
-  }
+  __builtin_prefetch(load == InstanceLoad::kInstance ? static_cast<const void*>(instance)
+                                                     : instance->resource_uri.data());
 }
 
 UsageIndex::InstanceSlot& UsageIndex::FindInstanceSlot(uint64_t hash) {
@@ -219,9 +216,15 @@ Status UsageIndex::PublishRows(std::span<const IndexedRecord> records) {
     Partition* p = nullptr;
     for (size_t i = 0; i < records.size(); ++i) {
       const IndexedRecord& r = records[i];
-      if (i + kSlotAhead < records.size()) PrefetchInstance(hashes[i + kSlotAhead], 0);
-      if (i + kInstanceAhead < records.size()) PrefetchInstance(hashes[i + kInstanceAhead], 1);
-      if (i + kTextAhead < records.size()) PrefetchInstance(hashes[i + kTextAhead], 2);
+      if (i + kSlotAhead < records.size()) {
+        PrefetchInstance(hashes[i + kSlotAhead], InstanceLoad::kSlot);
+      }
+      if (i + kInstanceAhead < records.size()) {
+        PrefetchInstance(hashes[i + kInstanceAhead], InstanceLoad::kInstance);
+      }
+      if (i + kTextAhead < records.size()) {
+        PrefetchInstance(hashes[i + kTextAhead], InstanceLoad::kText);
+      }
       if (p == nullptr || p->subscription_id != r.subscription_id) {
         p = &PartitionFor(r.subscription_id);
         if (!loading_) touched.push_back(p);
@@ -247,7 +250,7 @@ Status UsageIndex::PublishRows(std::span<const IndexedRecord> records) {
   return Status::Ok();
 }
 
-void UsageIndex::ReserveTail(Partition& p) const {
+void UsageIndex::ReserveTail(Partition& p) {
   const size_t size = p.tail_size();
   size_t capacity = size + size / 4 + 64;
   if (!loading_) {

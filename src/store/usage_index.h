@@ -180,12 +180,14 @@ class UsageIndex {
   InstanceSlot& FindInstanceSlot(uint64_t hash);
   // `hash` is InstanceHash(r).
   Result<uint32_t> InternInstance(const IndexedRecord& r, uint64_t hash);
-  // Prefetches step 0 (the slot), 1 (the instance) or 2 (its text) of interning an instance
-  // with this hash. Always inlined: see DedupTable::PrefetchSlots.
-  [[gnu::always_inline]] inline void PrefetchInstance(uint64_t hash, int step) const;
+  // The three dependent loads of interning a known instance, in order.
+  enum class InstanceLoad { kSlot, kInstance, kText };
+  // Prefetches `load` of interning an instance with this hash. Always inlined: see
+  // DedupTable::PrefetchSlots.
+  [[gnu::always_inline]] inline void PrefetchInstance(uint64_t hash, InstanceLoad load) const;
   Partition& PartitionFor(std::string_view subscription_id);
   // Makes room in a full tail for more rows (all its columns alike).
-  void ReserveTail(Partition& p) const;
+  void ReserveTail(Partition& p);
 
   // Publishing thread, without holding mu_: merges the partition's tail into its sorted rows
   // (built under the shared lock, swapped in under the exclusive lock).

@@ -399,9 +399,6 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
     constexpr size_t kSlotsAhead = 16;
     constexpr size_t kEntryAhead = 8;
     const std::vector<uint64_t>& id_hashes = job->id_hashes;
-    for (size_t i = 0; i < std::min(kSlotsAhead, records.size()); ++i) {
-      index_.PrefetchIdSlots(id_hashes[i]);
-    }
     for (size_t i = 0; i < records.size() && job_error.ok(); ++i) {
       if (i + kSlotsAhead < records.size()) index_.PrefetchIdSlots(id_hashes[i + kSlotsAhead]);
       if (i + kEntryAhead < records.size()) index_.PrefetchIdEntry(id_hashes[i + kEntryAhead]);
