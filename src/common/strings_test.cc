@@ -34,6 +34,35 @@ TEST(Strings, ChecksEveryCharacterOfAGuid) {
   EXPECT_FALSE(IsGuid(""));
 }
 
+// Every byte value at every position of strings that span a word, a word and a half and less than
+// one, against a byte-at-a-time reference, on neighbours that are themselves near the edges.
+TEST(Strings, CountsAndFindsControlCharactersAtEveryByte) {
+  for (size_t size : {size_t{0}, size_t{5}, size_t{8}, size_t{13}, size_t{24}}) {
+    for (const char filler : {'a', '\x1f', '\x20', '\x7e', '\x80', '\xff'}) {
+      for (size_t at = 0; at < size; ++at) {
+        for (int b = 0; b < 256; ++b) {
+          std::string s(size, filler);
+          s[at] = static_cast<char>(b);
+          size_t count = 0;
+          bool control = false;
+          for (char c : s) {
+            count += c == filler;
+            const auto u = static_cast<unsigned char>(c);
+            control |= u < 0x20 || u == 0x7f;
+          }
+          ASSERT_EQ(CountByte(s, filler), count) << size << ' ' << at << ' ' << b;
+          ASSERT_EQ(HasControlChars(s), control) << size << ' ' << at << ' ' << b;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(CountByte("", 'a'), 0u);
+  EXPECT_FALSE(HasControlChars(""));
+  EXPECT_EQ(CountByte("{\"a\":{},\"b\":{}}{", '{'), 4u);
+  EXPECT_TRUE(HasControlChars("/subscriptions/x/resourceGroups/rg\t"));
+  EXPECT_FALSE(HasControlChars("/subscriptions/x/resourceGroups/r\xc3\xa9sum\xc3\xa9"));
+}
+
 TEST(Strings, SplitsKeepingEmptyFields) {
   auto parts = Split("a,,b", ',');
   ASSERT_EQ(parts.size(), 3u);

@@ -13,14 +13,6 @@ namespace {
 
 constexpr int64_t kClockSkewMicros = 5 * 60 * kMicrosPerSecond;
 
-// Without an early exit, so that the compiler can test many bytes at once: the text of a valid
-// record (nearly every one) is read to its end anyway.
-bool HasControlChars(std::string_view s) {
-  bool control = false;
-  for (char c : s) control |= static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  return control;
-}
-
 bool IsMeterId(std::string_view s) {
   static constexpr std::array<bool, 256> kMeterIdChar = [] {
     std::array<bool, 256> t{};

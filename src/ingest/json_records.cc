@@ -22,7 +22,8 @@ static_assert(kJsonPadding == simdjson::SIMDJSON_PADDING, "kJsonPadding must mat
 
 namespace {
 
-constexpr std::array<const char*, kPropertyCount> kNames = {
+// Views, so that matching a key compares lengths before bytes (no strlen a comparison).
+constexpr std::array<std::string_view, kPropertyCount> kNames = {
     "recordId",   "subscriptionId", "meterId",  "resourceUri",    "location",    "usageStartTime",
     "usageEndTime", "quantity",     "tags",     "additionalInfo", "reportedTime",
 };
@@ -43,7 +44,7 @@ std::string JsonLocation(Doc& doc, const char* data, size_t len) {
   if (!doc.current_location().get(at) && at >= data && at <= data + len) {
     offset = static_cast<size_t>(at - data);
   }
-  size_t line = 1 + static_cast<size_t>(std::count(data, data + offset, '\n'));
+  size_t line = 1 + CountByte(std::string_view(data, offset), '\n');
   size_t line_start = offset;
   while (line_start > 0 && data[line_start - 1] != '\n') --line_start;
   return "line " + std::to_string(line) + ", column " + std::to_string(offset - line_start + 1) +
@@ -53,7 +54,8 @@ std::string JsonLocation(Doc& doc, const char* data, size_t len) {
 }  // namespace
 
 const char* PropertyName(Property p) {
-  return p == Property::kUnknown ? "" : kNames[static_cast<size_t>(p)];
+  // The names are literals, so their views end in a terminator.
+  return p == Property::kUnknown ? "" : kNames[static_cast<size_t>(p)].data();
 }
 
 Property PropertyFromName(std::string_view name) {
@@ -254,7 +256,8 @@ Status ParseJsonTextWith(od::parser& parser, const char* data, size_t len, size_
       if (options.track_lines) {
         const char* at = nullptr;
         if (!value.current_location().get(at) && at >= line_counted_to) {
-          line += static_cast<size_t>(std::count(line_counted_to, at, '\n'));
+          const auto span = static_cast<size_t>(at - line_counted_to);
+          line += CountByte(std::string_view(line_counted_to, span), '\n');
           line_counted_to = at;
         }
         out.lines.push_back(line);

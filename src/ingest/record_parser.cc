@@ -86,7 +86,7 @@ Result<ParsedRecords> ParseBody(std::string_view body, BodyFormat format,
   // bound on the record count ('{' per JSON record, a line per NDJSON or CSV record) is one
   // fast pass over the text.
   const char marker = format == BodyFormat::kJson ? '{' : '\n';
-  const size_t bound = static_cast<size_t>(std::count(body.begin(), body.end(), marker)) + 1;
+  const size_t bound = CountByte(body, marker) + 1;
   out.fields.reserve(std::min(bound, options.max_records));
   if (format != BodyFormat::kJson || options.track_lines) {
     out.lines.reserve(std::min(bound, options.max_records));
