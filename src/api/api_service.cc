@@ -119,6 +119,12 @@ HttpResponse ApiService::Metrics(const HttpRequest&) const {
       "Checkpoint steps that held up the store's writer since it opened (copying the log into "
       "the database, finishing after the background flush).",
       "The longest of those steps.", stats.checkpoint_pauses);
+  gauges +=
+      "# HELP tally_store_caller_led_groups_total Groups of usage written by the caller that "
+      "found the store's writer idle, with no hand-off to the writer thread.\n"
+      "# TYPE tally_store_caller_led_groups_total counter\n"
+      "tally_store_caller_led_groups_total " +
+      std::to_string(stats.caller_led_groups) + "\n";
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = metrics_.Render(gauges);

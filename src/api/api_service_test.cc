@@ -220,6 +220,15 @@ TEST_F(ApiServiceTest, MetricsShowHowLongTheStoresCommitsAndCheckpointPausesTook
             std::string::npos);
   EXPECT_NE(after.body.find("\ntally_store_checkpoint_pause_max_seconds 0.000000\n"),
             std::string::npos);
+  // Beside them, how many groups their callers wrote themselves: the first, at least (one
+  // request at a time; the first registers its subscription, after which the writer thread may
+  // still hold the role when the next arrives).
+  const std::string led = "\ntally_store_caller_led_groups_total ";
+  const size_t at = after.body.find(led);
+  ASSERT_NE(at, std::string::npos) << after.body;
+  const int groups = std::stoi(after.body.substr(at + led.size()));
+  EXPECT_GE(groups, 1);
+  EXPECT_LE(groups, 3);
 }
 
 // The Partner Center utilization API (partner_center.cc).

@@ -105,6 +105,10 @@ struct StoreStats {
   // database, finishing after the background flush), in stores that checkpoint; a commit that
   // waits for one waits this long more.
   DurationHistogram checkpoint_pauses;
+  // Groups of usage written by a caller that found the writer idle and led its own group, in
+  // stores where the writer is a role (the others were written by a writer thread, a hand-off
+  // to it and back for each of their batches).
+  uint64_t caller_led_groups = 0;
 };
 
 // Consistency: every read sees what every write that returned before it began stored (the

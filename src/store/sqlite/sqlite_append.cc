@@ -1,4 +1,5 @@
-// The writer thread of SqliteStore: group commit of appends, metadata writes, checkpoints.
+// The writer of SqliteStore (a role taken by callers or the writer thread): group commit of
+// appends, metadata writes, checkpoints.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -77,19 +78,57 @@ void SqliteStore::RunOnWriter(Job& job) {
     return;
   }
   queue_.push_back(&job);
-  queue_cv_.notify_one();
-  while (true) {
-    done_cv_.wait(lock, [&] { return job.done || job.compress_requested; });
-    if (job.done) return;
-    // The writer found new records in the batch and waits for it in compressed form.
-    job.compress_requested = false;
-    lock.unlock();
-    Status compressed = job.encoding->Compress();
-    lock.lock();
-    job.compress_status = std::move(compressed);
-    job.compressed = true;
-    compressed_cv_.notify_all();
+  while (!job.done) {
+    if (!writing_) {
+      // Nobody holds the writer's role, so this job is still queued: lead the group of
+      // everything queued, on this thread. A batch that finds the writer idle (the usual case
+      // below saturation) then costs no hand-off to the writer thread and back, each a wake-up
+      // that this machine's scheduler sometimes delays by milliseconds.
+      std::vector<Job*> jobs(queue_.begin(), queue_.end());
+      queue_.clear();
+      writing_ = true;
+      job.caller_writes = true;
+      lock.unlock();
+      const size_t written = WriteJobs(jobs, /*may_wait=*/false);
+      const bool checkpoint_due = written == jobs.size() && !publish_pending_ &&
+                                  CheckpointStepDue();
+      lock.lock();
+      if (written < jobs.size() || publish_pending_) {
+        // A step has to wait for the publisher: the writer thread takes the role over, with
+        // the jobs not written yet (this one may be among them: then it waits like any other).
+        for (size_t k = jobs.size(); k-- > written;) {
+          jobs[k]->caller_writes = false;
+          queue_.push_front(jobs[k]);
+        }
+        handing_over_ = true;
+        queue_cv_.notify_one();
+      } else {
+        ReleaseWriterRole(checkpoint_due);
+      }
+      continue;
+    }
+    done_cv_.wait(lock);
+    if (job.compress_requested) {
+      // The writer found new records in the batch and waits for it in compressed form.
+      job.compress_requested = false;
+      lock.unlock();
+      Status compressed = job.encoding->Compress();
+      lock.lock();
+      job.compress_status = std::move(compressed);
+      job.compressed = true;
+      compressed_cv_.notify_all();
+    }
   }
+}
+
+void SqliteStore::ReleaseWriterRole(bool checkpoint_due) {
+  writing_ = false;
+  // The callers of jobs queued meanwhile wait for the role: one of them leads the next group.
+  if (!queue_.empty()) done_cv_.notify_all();
+  // Checkpoints are the writer thread's: they stall whoever runs them, and a caller would hold
+  // its own acknowledgement for that long.
+  if (checkpoint_due) checkpoint_due_ = true;
+  if (checkpoint_due_ || sync_ended_ || stopping_) queue_cv_.notify_one();
 }
 
 Status SqliteStore::RunMetaWrite(std::function<Status()> write, std::function<void()> publish,
@@ -116,82 +155,114 @@ void SqliteStore::MarkFailed(const Status& cause) {
 }
 
 void SqliteStore::WriterLoop() {
-  std::vector<Job*> jobs;
   std::unique_lock lock(queue_mu_);
   while (true) {
-    queue_cv_.wait(lock, [&] { return stopping_ || sync_ended_ || !queue_.empty(); });
-    if (queue_.empty()) {
-      if (stopping_) break;  // every queued job is done
-      // A checkpoint's background sync ended while nobody was waiting: finish it now (unless
-      // the writer's last group did).
-      sync_ended_ = false;
-      if (!checkpointer_->syncing()) continue;
+    // Callers lead their own groups while the role is free; this thread takes it for the
+    // checkpoints and for the steps that wait for the publisher, and keeps it while jobs queue
+    // up meanwhile.
+    queue_cv_.wait(lock, [&] {
+      return handing_over_ ||
+             (!writing_ && (stopping_ || sync_ended_ || checkpoint_due_ || !queue_.empty()));
+    });
+    if (!handing_over_ && queue_.empty() && stopping_) break;  // every queued job is done
+    handing_over_ = false;
+    writing_ = true;
+    sync_ended_ = false;
+    checkpoint_due_ = false;
+    lock.unlock();
+    if (publish_pending_) {
+      // Left by a caller that led the group: its callers are answered, the publisher is behind.
+      publish_pending_ = false;
+      const bool new_metadata = to_publish_.HasMetadata();
+      HandToPublisher(to_publish_, /*may_wait=*/true);
+      if (new_metadata) DrainPublisher();
+    }
+    lock.lock();
+    std::vector<Job*> jobs;
+    while (true) {
+      jobs.assign(queue_.begin(), queue_.end());
+      queue_.clear();
       lock.unlock();
-      MaybeCheckpoint(/*idle=*/true);
+      if (!jobs.empty()) WriteJobs(jobs, /*may_wait=*/true);
+      // Checkpoints wait for a moment when no caller waits for the writer: a step stalls it
+      // for milliseconds (the copy, or the finishing checkpoint's fsync).
       lock.lock();
-      continue;
+      const bool idle = queue_.empty();
+      lock.unlock();
+      MaybeCheckpoint(idle);
+      lock.lock();
+      if (queue_.empty()) break;
     }
-    jobs.assign(queue_.begin(), queue_.end());
-    queue_.clear();
-    lock.unlock();
-
-    // Consecutive appends share one transaction; a metadata write runs on its own, in order,
-    // once the publisher has published every group before it. A committed group of appends is
-    // answered, then queued for the publisher, which makes it visible to queries while this
-    // thread commits the next group.
-    size_t i = 0;
-    while (i < jobs.size()) {
-      if (jobs[i]->kind == Job::Kind::kMeta) {
-        DrainPublisher();
-        ProcessMeta(*jobs[i]);
-        FinishJobs(std::span<Job* const>(jobs).subspan(i, 1));
-        ++i;
-        continue;
-      }
-      size_t j = i;
-      while (j < jobs.size() && jobs[j]->kind == Job::Kind::kAppend) ++j;
-      const auto group = std::span<Job* const>(jobs).subspan(i, j - i);
-      ProcessAppends(group);
-      const bool publish = !to_publish_.records.empty() || to_publish_.HasMetadata();
-      if (publish) {
-        // The group's records view the encodings of their batches: the publisher takes them.
-        for (Job* job : group) {
-          if (job->HasNewRecords()) to_publish_.encodings.push_back(std::move(job->encoding));
-        }
-        to_publish_.last_seq = last_seq_;
-        answered_seq_.store(last_seq_, std::memory_order_release);
-      }
-      FinishJobs(group);
-      if (publish) {
-        const bool new_metadata = to_publish_.HasMetadata();
-        HandToPublisher(to_publish_);
-        if (new_metadata) DrainPublisher();
-      }
-      i = j;
-    }
-    // Checkpoints wait for a moment when no caller waits for the writer: a step stalls it for
-    // milliseconds (the copy, or the finishing checkpoint's fsync).
-    lock.lock();
-    const bool idle = queue_.empty();
-    lock.unlock();
-    MaybeCheckpoint(idle);
-    lock.lock();
+    ReleaseWriterRole(/*checkpoint_due=*/false);
   }
   lock.unlock();
   DrainPublisher();
 }
 
-void SqliteStore::HandToPublisher(PublishWork& work) {
+size_t SqliteStore::WriteJobs(std::span<Job* const> jobs, bool may_wait) noexcept {
+  // Consecutive appends share one transaction; a metadata write runs on its own, in order,
+  // once the publisher has published every group before it. A committed group of appends is
+  // answered, then queued for the publisher, which makes it visible to queries while the
+  // writer commits the next group.
+  size_t i = 0;
+  while (i < jobs.size()) {
+    if (jobs[i]->kind == Job::Kind::kMeta) {
+      if (!may_wait && !PublisherIdle()) return i;
+      DrainPublisher();
+      ProcessMeta(*jobs[i]);
+      FinishJobs(jobs.subspan(i, 1));
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < jobs.size() && jobs[j]->kind == Job::Kind::kAppend) ++j;
+    const auto group = jobs.subspan(i, j - i);
+    ProcessAppends(group);
+    if (!may_wait) caller_led_groups_.fetch_add(1, std::memory_order_relaxed);
+    const bool publish = !to_publish_.records.empty() || to_publish_.HasMetadata();
+    if (publish) {
+      // The group's records view the encodings of their batches: the publisher takes them.
+      for (Job* job : group) {
+        if (job->HasNewRecords()) to_publish_.encodings.push_back(std::move(job->encoding));
+      }
+      to_publish_.last_seq = last_seq_;
+      answered_seq_.store(last_seq_, std::memory_order_release);
+    }
+    FinishJobs(group);
+    if (publish) {
+      // New meters or subscriptions must be in the caches before the next group is checked.
+      const bool new_metadata = to_publish_.HasMetadata();
+      if (!may_wait && (new_metadata || !HandToPublisher(to_publish_, /*may_wait=*/false))) {
+        publish_pending_ = true;
+        return j;
+      }
+      if (may_wait) HandToPublisher(to_publish_, /*may_wait=*/true);
+      if (new_metadata) DrainPublisher();
+    }
+    i = j;
+  }
+  return jobs.size();
+}
+
+bool SqliteStore::HandToPublisher(PublishWork& work, bool may_wait) {
   const size_t records = work.records.size();
   std::unique_lock lock(publish_mu_);
-  publish_cv_.wait(lock, [&] {
+  auto has_room = [&] {
     return unpublished_records_ == 0 ||
            unpublished_records_ + records <= options_.max_unpublished_records;
-  });
+  };
+  if (!may_wait && !has_room()) return false;
+  publish_cv_.wait(lock, has_room);
   unpublished_records_ += records;
   publish_queue_.push_back(std::move(work));
   work = PublishWork();
   publish_cv_.notify_all();
+  return true;
+}
+
+bool SqliteStore::PublisherIdle() {
+  std::lock_guard lock(publish_mu_);
+  return publish_queue_.empty() && !publish_busy_;
 }
 
 void SqliteStore::DrainPublisher() {
@@ -278,6 +349,16 @@ void SqliteStore::RecordDuration(DurationHistogram& h,
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   std::lock_guard lock(durations_mu_);
   h.Add(took.count());
+}
+
+bool SqliteStore::CheckpointStepDue() const {
+  const uint64_t wal_bytes = wal_frames_ * page_size_;
+  const bool due = commits_since_checkpoint_ > 0 &&
+                   (commits_since_checkpoint_ >= options_.checkpoint_every_commits ||
+                    wal_bytes > options_.checkpoint_wal_bytes);
+  // While a sync is in flight only an overdue WAL needs the writer (the sync's end wakes it).
+  if (checkpointer_->syncing()) return wal_bytes > 4 * options_.checkpoint_wal_bytes;
+  return due;
 }
 
 void SqliteStore::MaybeCheckpoint(bool idle) {
@@ -584,11 +665,25 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
 
 Status SqliteStore::WriteGroup(uint64_t first_seq, std::span<Job* const> jobs) {
   // The callers of the batches with new records that are not compressed yet compress them, in
-  // parallel, meanwhile the writer waits.
+  // parallel, meanwhile the writer waits (and compresses its own caller's batch, if it has one).
   {
     std::unique_lock lock(queue_mu_);
-    for (Job* job : jobs) job->compress_requested = job->HasNewRecords() && !job->compressed;
+    Job* own = nullptr;
+    for (Job* job : jobs) {
+      const bool wanted = job->HasNewRecords() && !job->compressed;
+      if (wanted && job->caller_writes) {
+        own = job;
+      } else {
+        job->compress_requested = wanted;
+      }
+    }
     done_cv_.notify_all();
+    if (own != nullptr) {
+      lock.unlock();
+      own->compress_status = own->encoding->Compress();
+      lock.lock();
+      own->compressed = true;
+    }
     compressed_cv_.wait(lock, [&] {
       return std::all_of(jobs.begin(), jobs.end(),
                          [](const Job* job) { return !job->HasNewRecords() || job->compressed; });

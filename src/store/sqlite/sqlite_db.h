@@ -3,8 +3,8 @@
 // SQLite's own message so operators can look them up.
 //
 // Thread-safety: a Database and its Statements are thread-compatible: the owner must make sure
-// one thread at a time uses a connection (SqliteStore gives the writer connection to its
-// writer thread and guards the read connection with a mutex).
+// one thread at a time uses a connection (SqliteStore gives the writer connection to whichever
+// thread holds its writer's role and guards the read connection with a mutex).
 #pragma once
 
 #include <sqlite3.h>

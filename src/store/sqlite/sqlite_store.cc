@@ -654,6 +654,7 @@ StoreStats SqliteStore::GetStats() {
   std::lock_guard times_lock(durations_mu_);
   s.usage_commits = commit_times_;
   s.checkpoint_pauses = checkpoint_pauses_;
+  s.caller_led_groups = caller_led_groups_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -4,7 +4,7 @@
 // rebuilt from the database on open, answers dedup and aggregation. See docs/storage.md.
 //
 // Ownership: the caller owns the returned store; destroying it drains queued writes, stops the
-// writer thread and releases the lock. Thread-safety: every UsageStore method may be called
+// writer and publisher threads and releases the lock. Thread-safety: every UsageStore method may be called
 // from any number of threads at once.
 #pragma once
 

@@ -1,15 +1,17 @@
 // SqliteStore: the class behind OpenSqliteStore (sqlite_store.h). Internal to src/store/sqlite:
 // sqlite_store.cc holds opening and metadata; sqlite_records.cc reads stored usage back (the
-// index rebuild, ListRecords, conflict look-ups); sqlite_append.cc the writer thread and the
+// index rebuild, ListRecords, conflict look-ups); sqlite_append.cc the writer and the
 // group-commit append path.
 //
 // Concurrency model:
-//   - writer_db_ is the process's only read-write connection. Only the writer thread uses it
-//     (after Open has finished), for appends, metadata writes, conflict look-ups and WAL
-//     checkpoints. This is both simpler and avoids the WAL-reset bug of Debian's SQLite 3.40,
-//     which needs concurrent writers/checkpointers on several connections.
-//   - Callers enqueue Jobs and wait; the writer takes every queued job at once, so concurrent
-//     appends share one COMMIT (group commit).
+//   - writer_db_ is the process's only read-write connection. Only the writer uses it (after
+//     Open has finished), for appends, metadata writes, conflict look-ups and WAL checkpoints.
+//     This is both simpler and avoids the WAL-reset bug of Debian's SQLite 3.40, which needs
+//     concurrent writers/checkpointers on several connections. "The writer" is a role held by
+//     one thread at a time (writing_, under queue_mu_): a caller that finds it free, or the
+//     writer thread; the state marked "writer" below belongs to whoever holds it.
+//   - Callers enqueue Jobs; the writer takes every queued job at once, so concurrent appends
+//     share one COMMIT (group commit).
 //   - Pipeline: once a group's COMMIT has returned (durable), the writer files its records in
 //     the index's dedup table, answers the group's callers and queues the group for the
 //     publisher thread, which makes the records visible to queries and merges index tails,
@@ -20,7 +22,7 @@
 //     (AwaitVisible), so a caller sees its own writes. A group that registers meters or
 //     subscriptions, and every metadata write, first waits for the publisher to be idle, so
 //     the metadata caches and meter_refs_ never change under it.
-//   - The metadata caches are mutated by the writer thread, or by the publisher while the
+//   - The metadata caches are mutated by the writer, or by the publisher while the
 //     writer waits for it; readers take meta_mu_ (shared) / the index's own lock.
 //   - reader_db_ (read-only, guarded by reader_mu_) serves ListRecords.
 #pragma once
@@ -176,6 +178,9 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
     // Set by the writer (under queue_mu_) when the batch has new records: the caller then
     // compresses `encoding` on its thread and sets `compressed` (compressed_cv_).
     bool compress_requested = false;
+    // The caller leads the group that writes this job (RunOnWriter): nobody waits to be asked
+    // to compress it, the writer does.
+    bool caller_writes = false;
     bool compressed = false;
     Status compress_status;
     AppendOutcome outcome;
@@ -231,10 +236,28 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
     bool HasMetadata() const { return !new_meters.empty() || !new_subscriptions.empty(); }
   };
 
-  // Writer thread (sqlite_append.cc).
+  // The writer (sqlite_append.cc). One thread at a time holds the writer's role (writing_) and
+  // with it writer_db_ and the state only the writer touches: a caller that finds the role free
+  // leads the group of queued jobs itself (RunOnWriter); the writer thread takes it for
+  // checkpoints, and keeps it while jobs queue up meanwhile.
   void WriterLoop();
-  // Queues `work` (left empty) for the publisher, once the queue has room for it.
-  void HandToPublisher(PublishWork& work);
+  // Writes `jobs` in order, answering each group once it is committed, and returns how many it
+  // wrote. Unless `may_wait`, it stops where it would wait for the publisher: before a
+  // metadata write while the publisher is busy, or after a group it could not queue for the
+  // publisher (then left in to_publish_, with publish_pending_ set).
+  // noexcept: an exception here would leave the role held and every caller waiting; as on the
+  // writer thread, it ends the process instead.
+  size_t WriteJobs(std::span<Job* const> jobs, bool may_wait) noexcept;
+  // Gives the writer's role up (queue_mu_ held) and wakes whoever should take it next.
+  // `checkpoint_due`: CheckpointStepDue() as the holder saw it.
+  void ReleaseWriterRole(bool checkpoint_due);
+  // A checkpoint step is due (the writer's role held).
+  bool CheckpointStepDue() const;
+  // Queues `work` (left empty) for the publisher, once the queue has room for it; unless
+  // `may_wait`, only if it has room now (false if not, `work` untouched).
+  bool HandToPublisher(PublishWork& work, bool may_wait);
+  // The publisher has nothing queued and is not publishing or merging.
+  bool PublisherIdle();
   // Waits until the publisher has published every group handed to it and is idle.
   void DrainPublisher();
   // Waits until every group answered before the call is visible to queries.
@@ -257,9 +280,9 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   // Writes the group's accepted records as one block and its new meters and subscriptions,
   // and commits.
   Status WriteGroup(uint64_t first_seq, std::span<Job* const> jobs);
-  // Inserts or replaces one row of `meters` (writer thread only).
+  // Inserts or replaces one row of `meters` (writer only).
   Status InsertMeter(const domain::Meter& m);
-  // Inserts or replaces one row of `subscriptions` (writer thread only).
+  // Inserts or replaces one row of `subscriptions` (writer only).
   Status InsertSubscription(const domain::Subscription& sub);
   Status Commit();
   // Adds the time since `started` to `h` (commit_times_ or checkpoint_pauses_).
@@ -271,7 +294,8 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   void MaybeCheckpoint(bool idle);
   // sqlite3_wal_hook callback: records how many frames the WAL holds after each commit.
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
-  // Enqueues a job and waits for the writer to finish it.
+  // Enqueues a job and waits for the writer to finish it, or, when the writer's role is free,
+  // takes it and writes the queued jobs (this one among them) on this thread.
   void RunOnWriter(Job& job);
   // Encodings are reused, batch after batch: a batch's buffers are then allocated once, and
   // never freed by another thread than the one that allocated them (the publisher frees the
@@ -279,7 +303,7 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   std::unique_ptr<BatchEncoding> TakeEncoding();
   void ReturnEncoding(std::unique_ptr<BatchEncoding> encoding);
   // Records `type` for the invoice (subscription, period) in the outbox with one pending delivery
-  // per endpoint that receives it, when any does (writer thread, inside the caller's
+  // per endpoint that receives it, when any does (writer, inside the caller's
   // transaction; sqlite_webhooks.cc).
   Status EnqueueInvoiceEventLocked(std::string_view type, const std::string& subscription_id,
                                    const std::string& period, UtcTime when);
@@ -303,13 +327,13 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   Statement select_record_;  // a row of usage_records (versions 1-4) by seq
   Statement insert_meter_;
   Statement insert_subscription_;
-  uint64_t last_seq_ = 0;  // writer thread
+  uint64_t last_seq_ = 0;  // writer
   uint32_t commits_since_checkpoint_ = 0;
-  uint64_t wal_frames_ = 0;    // frames in the WAL after the last commit (writer thread)
+  uint64_t wal_frames_ = 0;    // frames in the WAL after the last commit (writer)
   uint64_t page_size_ = 4096;  // of the database, for the WAL's size in bytes
-  // Checkpoints for the writer thread; closed before writer_db_.
+  // Checkpoints for the writer (its thread); closed before writer_db_.
   std::unique_ptr<WalCheckpointer> checkpointer_;
-  // Writer thread: buffers reused from group to group (cleared, not freed).
+  // Writer: buffers reused from group to group (cleared, not freed).
   std::vector<Accepted> accepted_;
   std::vector<uint32_t> group_slots_;  // open addressing by recordId hash: position + 1
   std::vector<uint64_t> candidates_;
@@ -317,6 +341,9 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   RecordBlockBuilder block_;
   std::vector<uint32_t> skipped_;  // of one batch, for block_
   PublishWork to_publish_;         // the group being committed
+  // The group in to_publish_ is answered but not yet queued for the publisher.
+  bool publish_pending_ = false;
+  std::atomic<uint64_t> caller_led_groups_{0};  // StoreStats::caller_led_groups
   // Meter IDs as sent -> how they are stored, for meters the store knows (built-in or
   // registered); dropped on every metadata write, which may rename one.
   std::unordered_map<std::string, MeterRef> meter_refs_;
@@ -330,7 +357,7 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
 
   UsageIndex index_;
 
-  // Metadata caches: written only by the writer thread (holding meta_mu_ exclusively).
+  // Metadata caches: written only by the writer (holding meta_mu_ exclusively).
   mutable std::shared_mutex meta_mu_;
   std::map<std::string, domain::Meter> meters_;  // by key; custom and unknown only
   std::map<std::string, domain::Subscription> subscriptions_;
@@ -343,17 +370,22 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   std::string default_provider_id_;
 
   mutable std::mutex durations_mu_;
-  // Guarded by durations_mu_; written by the writer thread (RecordDuration).
+  // Guarded by durations_mu_; written by the writer (RecordDuration).
   DurationHistogram commit_times_;
   DurationHistogram checkpoint_pauses_;
 
   std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::condition_variable done_cv_;        // a job is done, or asked to compress
+  std::condition_variable queue_cv_;       // the writer thread has work (see WriterLoop)
+  std::condition_variable done_cv_;        // a job is done, asked to compress, or may lead
   std::condition_variable compressed_cv_;  // a caller has compressed its batch
   std::deque<Job*> queue_;
   bool stopping_ = false;
   bool sync_ended_ = false;  // the checkpointer's background sync ended: wake an idle writer
+  bool writing_ = false;          // a thread holds the writer's role
+  bool checkpoint_due_ = false;   // a caller that led a group left a checkpoint step due
+  // A caller that led a group hands the role (writing_ stays true) to the writer thread, with
+  // publish_pending_ or jobs put back at the queue's front: a step must wait for the publisher.
+  bool handing_over_ = false;
   std::thread writer_;
 
   // The publisher's queue. published_seq_ trails answered_seq_ (the last seq of the groups

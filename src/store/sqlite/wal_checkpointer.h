@@ -17,7 +17,8 @@
 // Only the writer connection ever checkpoints or writes (the single-writer rule of
 // docs/storage.md), so Debian's SQLite 3.40 WAL-reset bug cannot occur: the guard only reads.
 //
-// Thread-safety: Run() is called by the writer thread only; the sync thread is internal.
+// Thread-safety: thread-compatible: Run() and syncing() are called by the store's writer only (one
+// thread at a time, see sqlite_store_impl.h); the sync thread is internal.
 #pragma once
 
 #include <atomic>
@@ -64,8 +65,8 @@ class WalCheckpointer {
 
   Database guard_;
   int db_fd_ = -1;
-  bool syncing_ = false;  // writer thread
-  Status failure_;        // writer thread: the failed sync, after which nothing checkpoints
+  bool syncing_ = false;  // writer
+  Status failure_;        // writer: the failed sync, after which nothing checkpoints
 
   std::mutex mu_;
   std::condition_variable cv_;
