@@ -21,7 +21,8 @@
 // TALLY_BENCH_OFFERED_RPS: pace the durable run at this many records/s instead of sending each
 // batch as soon as the connection's previous one is answered (latency at a given load; no
 // duplicates pass; the first TALLY_BENCH_WARMUP_MS, default 1000, are reported apart);
-// TALLY_BENCH_LATENCY_CSV: write every durable acknowledgement there;
+// TALLY_BENCH_LATENCY_CSV: write every durable acknowledgement there; TALLY_BENCH_STALLS_CSV:
+// the stall probe's windows, on the same time base;
 // Beside the durable runs, a separate process (`tally_bench_ingest stall-probe`, stall_probe.h)
 // counts the machine's stalls; TALLY_BENCH_SETTLE_S: seconds to wait between opening the store and
 // the load (default 30 for a paced run, else 0), so that the machine has absorbed the set-up (the
@@ -181,6 +182,16 @@ void WriteLatencyCsv(const LoadResult& r, const std::string& path) {
   for (size_t i : order) out << r.starts_ms[i] << "," << r.latencies_ms[i] << "\n";
 }
 
+// The stall probe's windows of the run `r` as "from_ms,to_ms" on the latency CSV's time base
+// (TALLY_BENCH_STALLS_CSV), to line the machine's stalls up with the slow acknowledgements.
+void WriteStallsCsv(const LoadResult& r, const StallCount& stalls, const std::string& path) {
+  using Ms = std::chrono::duration<double, std::milli>;
+  std::ofstream out(path, std::ios::trunc);
+  for (const StallWindow& w : stalls.windows) {
+    out << Ms(w.from - r.start).count() << "," << Ms(w.to - r.start).count() << "\n";
+  }
+}
+
 std::string FiguresPath(const Dataset& d) { return d.dir + "/ingest-figures"; }
 
 int Durable(const Dataset& d) {
@@ -299,6 +310,14 @@ int Durable(const Dataset& d) {
   if (const std::string csv = EnvString("TALLY_BENCH_LATENCY_CSV", ""); !csv.empty()) {
     WriteLatencyCsv(first, csv);
   }
+  if (const std::string csv = EnvString("TALLY_BENCH_STALLS_CSV", ""); !csv.empty()) {
+    WriteStallsCsv(first, stalls, csv);
+  }
+  // The CSVs' time base on CLOCK_MONOTONIC (steady_clock's), to line them up with a trace
+  // (`perf record -k CLOCK_MONOTONIC`).
+  Note("the load started at " +
+       std::to_string(std::chrono::duration<double>(first.start.time_since_epoch()).count()) +
+       " s on CLOCK_MONOTONIC");
   bool steady = offered > 0;
   std::vector<double> apart_from_stalls;  // the steady batches no machine stall overlapped
   if (offered > 0) {
