@@ -365,7 +365,8 @@ int Durable(const Dataset& d) {
   }
   // The store's commits during the run (it was opened for it): a commit is mostly the disk's
   // flush, so slow ones tell a stalling disk from a slow Tally.
-  const store::DurationHistogram commits = store->GetStats().usage_commits;
+  const store::StoreStats run_stats = store->GetStats();
+  const store::DurationHistogram& commits = run_stats.usage_commits;
   uint64_t over_25ms = 0;
   for (size_t i = 0; i < commits.buckets.size(); ++i) {
     if (i >= store::DurationHistogram::kBucketsSeconds.size() ||
@@ -381,14 +382,14 @@ int Durable(const Dataset& d) {
   Report(load + "commit_max_ms", 1e3 * commits.max_seconds, "ms");
   // Groups written by the caller that found the writer idle (no hand-off to the writer thread
   // and back); every group of this run has new records, so each has one commit.
-  const uint64_t caller_led = store->GetStats().caller_led_groups;
+  const uint64_t caller_led = run_stats.caller_led_groups;
   Note(std::to_string(caller_led) + " of the groups were written by their callers");
   Report(load + "caller_led_group_share",
          commits.count == 0 ? 0 : static_cast<double>(caller_led) / static_cast<double>(commits.count),
          "");
   // The checkpoint steps that held up the writer meanwhile: a batch that arrives during one
   // waits for it.
-  const store::DurationHistogram pauses = store->GetStats().checkpoint_pauses;
+  const store::DurationHistogram& pauses = run_stats.checkpoint_pauses;
   Note(std::to_string(pauses.count) + " checkpoint steps held up the writer, " +
        std::to_string(1e3 * pauses.sum_seconds) + " ms in all");
   Report(load + "checkpoint_pause_mean_ms",

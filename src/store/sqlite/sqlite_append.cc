@@ -169,15 +169,13 @@ void SqliteStore::WriterLoop() {
     writing_ = true;
     sync_ended_ = false;
     checkpoint_due_ = false;
-    lock.unlock();
     if (publish_pending_) {
       // Left by a caller that led the group: its callers are answered, the publisher is behind.
       publish_pending_ = false;
-      const bool new_metadata = to_publish_.HasMetadata();
-      HandToPublisher(to_publish_, /*may_wait=*/true);
-      if (new_metadata) DrainPublisher();
+      lock.unlock();
+      QueueForPublisher();
+      lock.lock();
     }
-    lock.lock();
     std::vector<Job*> jobs;
     while (true) {
       jobs.assign(queue_.begin(), queue_.end());
@@ -230,18 +228,25 @@ size_t SqliteStore::WriteJobs(std::span<Job* const> jobs, bool may_wait) noexcep
     }
     FinishJobs(group);
     if (publish) {
-      // New meters or subscriptions must be in the caches before the next group is checked.
-      const bool new_metadata = to_publish_.HasMetadata();
-      if (!may_wait && (new_metadata || !HandToPublisher(to_publish_, /*may_wait=*/false))) {
+      if (may_wait) {
+        QueueForPublisher();
+      } else if (to_publish_.HasMetadata() ||
+                 !HandToPublisher(to_publish_, /*may_wait=*/false)) {
+        // Waiting for the publisher is the writer thread's (QueueForPublisher).
         publish_pending_ = true;
         return j;
       }
-      if (may_wait) HandToPublisher(to_publish_, /*may_wait=*/true);
-      if (new_metadata) DrainPublisher();
     }
     i = j;
   }
   return jobs.size();
+}
+
+void SqliteStore::QueueForPublisher() {
+  // New meters or subscriptions must be in the caches before the next group is checked.
+  const bool new_metadata = to_publish_.HasMetadata();
+  HandToPublisher(to_publish_, /*may_wait=*/true);
+  if (new_metadata) DrainPublisher();
 }
 
 bool SqliteStore::HandToPublisher(PublishWork& work, bool may_wait) {
@@ -351,29 +356,31 @@ void SqliteStore::RecordDuration(DurationHistogram& h,
   h.Add(took.count());
 }
 
+uint64_t SqliteStore::WalBytes() const { return wal_frames_ * page_size_; }
+
+bool SqliteStore::CheckpointDue() const {
+  return commits_since_checkpoint_ > 0 &&
+         (commits_since_checkpoint_ >= options_.checkpoint_every_commits ||
+          WalBytes() > options_.checkpoint_wal_bytes);
+}
+
+bool SqliteStore::WalOverdue() const { return WalBytes() > 4 * options_.checkpoint_wal_bytes; }
+
 bool SqliteStore::CheckpointStepDue() const {
-  const uint64_t wal_bytes = wal_frames_ * page_size_;
-  const bool due = commits_since_checkpoint_ > 0 &&
-                   (commits_since_checkpoint_ >= options_.checkpoint_every_commits ||
-                    wal_bytes > options_.checkpoint_wal_bytes);
   // While a sync is in flight only an overdue WAL needs the writer (the sync's end wakes it).
-  if (checkpointer_->syncing()) return wal_bytes > 4 * options_.checkpoint_wal_bytes;
-  return due;
+  return checkpointer_->syncing() ? WalOverdue() : CheckpointDue();
 }
 
 void SqliteStore::MaybeCheckpoint(bool idle) {
-  const uint64_t wal_bytes = wal_frames_ * page_size_;
   // A busy writer (callers queued behind it) puts the checkpoint off until it is idle, or
   // until the WAL has grown past twice the threshold.
-  if (!idle && wal_bytes <= 2 * options_.checkpoint_wal_bytes) return;
-  const bool due = commits_since_checkpoint_ > 0 &&
-                   (commits_since_checkpoint_ >= options_.checkpoint_every_commits ||
-                    wal_bytes > options_.checkpoint_wal_bytes);
+  if (!idle && WalBytes() <= 2 * options_.checkpoint_wal_bytes) return;
+  const bool due = CheckpointDue();
   // A checkpoint starts only when none is syncing; while one is, the WAL may grow up to four
   // times the threshold before the writer waits for it.
   const bool was_syncing = checkpointer_->syncing();
   const bool starts = due && !was_syncing;
-  const bool overdue = wal_bytes > 4 * options_.checkpoint_wal_bytes;
+  const bool overdue = WalOverdue();
   const auto started = std::chrono::steady_clock::now();
   Status s = checkpointer_->Run(writer_db_, due, overdue);
   // Timed when the call did a step: the copy, the finishing checkpoint after a sync (which

@@ -251,11 +251,20 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   // Gives the writer's role up (queue_mu_ held) and wakes whoever should take it next.
   // `checkpoint_due`: CheckpointStepDue() as the holder saw it.
   void ReleaseWriterRole(bool checkpoint_due);
-  // A checkpoint step is due (the writer's role held).
+  // A checkpoint step is due: CheckpointDue, or while a sync is in flight WalOverdue (the
+  // writer's role held, like the three below).
   bool CheckpointStepDue() const;
+  uint64_t WalBytes() const;
+  // The WAL has grown enough for a checkpoint.
+  bool CheckpointDue() const;
+  // The WAL is so large that the writer should rather wait for a sync in flight.
+  bool WalOverdue() const;
   // Queues `work` (left empty) for the publisher, once the queue has room for it; unless
   // `may_wait`, only if it has room now (false if not, `work` untouched).
   bool HandToPublisher(PublishWork& work, bool may_wait);
+  // Hands to_publish_ to the publisher, waiting for room, and for the publisher to be idle
+  // when the group registers meters or subscriptions.
+  void QueueForPublisher();
   // The publisher has nothing queued and is not publishing or merging.
   bool PublisherIdle();
   // Waits until the publisher has published every group handed to it and is idle.
