@@ -163,6 +163,16 @@ bool MetAStall(std::chrono::steady_clock::time_point start, double due_ms, doubl
                      [&](const StallWindow& w) { return w.from < to && from < w.to; });
 }
 
+// Whether that batch was in flight during a burst of the kernel's memory monitor (kdamond).
+bool MetAMonitorBurst(std::chrono::steady_clock::time_point start, double due_ms,
+                      double latency_ms, const StallCount& stalls) {
+  using Ms = std::chrono::duration<double, std::milli>;
+  const auto from = start + std::chrono::duration_cast<std::chrono::nanoseconds>(Ms(due_ms));
+  const auto to = from + std::chrono::duration_cast<std::chrono::nanoseconds>(Ms(latency_ms));
+  return std::any_of(stalls.monitor_bursts.begin(), stalls.monitor_bursts.end(),
+                     [&](const MonitorBurst& b) { return b.from < to && from < b.to; });
+}
+
 void ReportLoad(const std::string& prefix, const LoadResult& r, Goal goal, double target) {
   Note(prefix + ": " + std::to_string(r.records) + " records in " + std::to_string(r.seconds) +
        " s; accepted " + std::to_string(r.accepted) + ", duplicates " +
@@ -188,7 +198,10 @@ void WriteStallsCsv(const LoadResult& r, const StallCount& stalls, const std::st
   using Ms = std::chrono::duration<double, std::milli>;
   std::ofstream out(path, std::ios::trunc);
   for (const StallWindow& w : stalls.windows) {
-    out << Ms(w.from - r.start).count() << "," << Ms(w.to - r.start).count() << "\n";
+    out << Ms(w.from - r.start).count() << "," << Ms(w.to - r.start).count() << ",late\n";
+  }
+  for (const MonitorBurst& b : stalls.monitor_bursts) {
+    out << Ms(b.from - r.start).count() << "," << Ms(b.to - r.start).count() << ",kdamond\n";
   }
 }
 
@@ -320,6 +333,7 @@ int Durable(const Dataset& d) {
        " s on CLOCK_MONOTONIC");
   bool steady = offered > 0;
   std::vector<double> apart_from_stalls;  // the steady batches no machine stall overlapped
+  std::vector<double> apart_from_monitor;  // the steady batches no kdamond burst overlapped
   if (offered > 0) {
     // The target is for a running service: the first TALLY_BENCH_WARMUP_MS of a paced run (a
     // store opened seconds before, whose handler threads first touch their memory) are
@@ -331,6 +345,10 @@ int Durable(const Dataset& d) {
       if (first.starts_ms[i] >= warmup_ms &&
           !MetAStall(first.start, first.starts_ms[i], first.latencies_ms[i], stalls)) {
         apart_from_stalls.push_back(first.latencies_ms[i]);
+      }
+      if (first.starts_ms[i] >= warmup_ms &&
+          !MetAMonitorBurst(first.start, first.starts_ms[i], first.latencies_ms[i], stalls)) {
+        apart_from_monitor.push_back(first.latencies_ms[i]);
       }
     }
     Note("latencies of the " + std::to_string(warm.size()) + " batches due after the first " +
@@ -405,6 +423,28 @@ int Durable(const Dataset& d) {
        " ms in all");
   Report(load + "machine_stalls_over_10ms", static_cast<double>(stalls.count), "");
   Report(load + "machine_stall_longest_ms", stalls.longest_ms, "ms");
+  if (stalls.monitors > 0) {
+    // The kernel's DAMON memory monitor (section (a''''''''''') of docs/benchmarks.md): how
+    // often it ran during the run, and the same p99 over the batches none of its bursts met.
+    double cpu_ms = 0, longest_ms = 0;
+    for (const MonitorBurst& b : stalls.monitor_bursts) {
+      cpu_ms += b.cpu_ms;
+      longest_ms = std::max(
+          longest_ms, std::chrono::duration<double, std::milli>(b.to - b.from).count());
+    }
+    Note("the kernel's DAMON memory monitor (" + std::to_string(stalls.monitors) +
+         " kdamond thread(s)) ran in " + std::to_string(stalls.monitor_bursts.size()) +
+         " bursts during the run, " + std::to_string(cpu_ms) + " ms of CPU in all");
+    Report(load + "kdamond_bursts", static_cast<double>(stalls.monitor_bursts.size()), "");
+    Report(load + "kdamond_cpu_ms", cpu_ms, "ms");
+    Report(load + "kdamond_longest_burst_ms", longest_ms, "ms");
+    if (steady && !apart_from_monitor.empty()) {
+      Note(std::to_string(first.latencies_ms.size() - apart_from_monitor.size()) +
+           " steady batches were in flight during a kdamond burst");
+      Report(load + "durable_p99_ms_apart_from_kdamond", Percentile(apart_from_monitor, 99),
+             "ms");
+    }
+  }
   if (first.accepted != first.records) Note("WARNING: not every record was accepted");
   auto close_and_remove_copy = [&] {
     clients.clear();
