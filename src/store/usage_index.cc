@@ -47,6 +47,10 @@ uint64_t InstanceHash(const IndexedRecord& r) {
   return h;
 }
 
+uint64_t SubscriptionHash(std::string_view subscription_id) {
+  return Hash64(subscription_id, 0x2468);
+}
+
 // Grows a column vector by a quarter instead of doubling, so the columns of a large
 // subscription carry at most 25% slack (about 12% on average).
 template <typename T>
@@ -102,8 +106,49 @@ void UsageIndex::PrefetchInstance(uint64_t hash, InstanceLoad load) const {
   }
   if (slot->hash != hash || slot->id >= instances_.size()) return;
   const Instance* instance = &instances_[slot->id];
-  __builtin_prefetch(load == InstanceLoad::kInstance ? static_cast<const void*>(instance)
-                                                     : instance->resource_uri.data());
+  if (load == InstanceLoad::kInstance) {
+    __builtin_prefetch(instance);
+    return;
+  }
+  // The texts were added one after the other (InternInstance): a few hundred bytes, each line
+  // of which Matches() compares. Up to 8 lines.
+  const char* first = instance->resource_uri.data();
+  std::string_view last = instance->has_info   ? instance->additional_info_text
+                          : instance->has_tags ? instance->tags_text
+                                               : instance->location;
+  const char* end = last.data() + last.size();
+  if (end < first || end - first > 8 * 64) end = first + 8 * 64;
+  for (const char* line = first; line < end; line += 64) __builtin_prefetch(line);
+}
+
+size_t UsageIndex::PartitionSlotIndex(uint64_t hash) const {
+  return (hash * 0x9E3779B97F4A7C15ull >> 16) & (partition_slots_.size() - 1);
+}
+
+void UsageIndex::PrefetchPartition(uint64_t hash, PartitionLoad load) const {
+  // Hints only, like PrefetchInstance. A probe that does not end at its first slot (a
+  // collision) is left to the lookup.
+  if (partition_slots_.empty()) return;
+  const PartitionSlot* slot = &partition_slots_[PartitionSlotIndex(hash)];
+  if (load == PartitionLoad::kSlot) {
+    __builtin_prefetch(slot);
+    return;
+  }
+  if (slot->hash != hash || slot->partition == nullptr) return;
+  const Partition* p = slot->partition;
+  if (load == PartitionLoad::kPartition) {
+    __builtin_prefetch(&p->subscription_id);
+    __builtin_prefetch(&p->seq);
+    __builtin_prefetch(&p->quantity);
+    return;
+  }
+  __builtin_prefetch(p->subscription_id.data());
+  __builtin_prefetch(p->seq.data() + p->seq.size(), 1);
+  __builtin_prefetch(p->reported_us.data() + p->reported_us.size(), 1);
+  __builtin_prefetch(p->hour.data() + p->hour.size(), 1);
+  __builtin_prefetch(p->meter.data() + p->meter.size(), 1);
+  __builtin_prefetch(p->instance.data() + p->instance.size(), 1);
+  __builtin_prefetch(p->quantity.data() + p->quantity.size(), 1);
 }
 
 UsageIndex::InstanceSlot& UsageIndex::FindInstanceSlot(uint64_t hash) {
@@ -159,6 +204,34 @@ Result<uint32_t> UsageIndex::InternInstance(const IndexedRecord& r, uint64_t h) 
   return id;
 }
 
+UsageIndex::Partition& UsageIndex::PartitionFor(std::string_view subscription_id,
+                                                uint64_t hash) {
+  // Kept at most half full; grown here, before a slot is taken.
+  if ((partition_slots_used_ + 1) * 2 > partition_slots_.size()) {
+    std::vector<PartitionSlot> old(std::max<size_t>(256, partition_slots_.size() * 2));
+    old.swap(partition_slots_);
+    const size_t mask = partition_slots_.size() - 1;
+    for (const PartitionSlot& slot : old) {
+      if (slot.partition == nullptr) continue;
+      size_t i = PartitionSlotIndex(slot.hash);
+      while (partition_slots_[i].partition != nullptr) i = (i + 1) & mask;
+      partition_slots_[i] = slot;
+    }
+  }
+  const size_t mask = partition_slots_.size() - 1;
+  size_t i = PartitionSlotIndex(hash);
+  for (; partition_slots_[i].partition != nullptr; i = (i + 1) & mask) {
+    const PartitionSlot& slot = partition_slots_[i];
+    if (slot.hash == hash && slot.partition->subscription_id == subscription_id) {
+      return *slot.partition;
+    }
+  }
+  Partition& p = PartitionFor(subscription_id);
+  partition_slots_[i] = PartitionSlot{hash, &p};
+  ++partition_slots_used_;
+  return p;
+}
+
 UsageIndex::Partition& UsageIndex::PartitionFor(std::string_view subscription_id) {
   auto it = partitions_.find(subscription_id);
   if (it != partitions_.end()) return *it->second;
@@ -207,9 +280,15 @@ Status UsageIndex::PublishRows(std::span<const IndexedRecord> records) {
   // Interning a known instance costs three dependent cache misses: its slot, the instance, its
   // text (200,000 instances are far larger than the caches). The group's instance hashes are
   // computed first, so that each of the three can be prefetched some records ahead.
+  // The partitions likewise: slot, partition, then its subscription's text and tail ends.
   std::vector<uint64_t>& hashes = instance_hashes_;
+  std::vector<uint64_t>& sub_hashes = subscription_hashes_;
   hashes.resize(records.size());
-  for (size_t i = 0; i < records.size(); ++i) hashes[i] = InstanceHash(records[i]);
+  sub_hashes.resize(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    hashes[i] = InstanceHash(records[i]);
+    sub_hashes[i] = SubscriptionHash(records[i].subscription_id);
+  }
   constexpr size_t kSlotAhead = 12, kInstanceAhead = 6, kTextAhead = 3;
   {
     std::unique_lock lock(mu_);
@@ -218,15 +297,19 @@ Status UsageIndex::PublishRows(std::span<const IndexedRecord> records) {
       const IndexedRecord& r = records[i];
       if (i + kSlotAhead < records.size()) {
         PrefetchInstance(hashes[i + kSlotAhead], InstanceLoad::kSlot);
+        PrefetchPartition(sub_hashes[i + kSlotAhead], PartitionLoad::kSlot);
       }
       if (i + kInstanceAhead < records.size()) {
         PrefetchInstance(hashes[i + kInstanceAhead], InstanceLoad::kInstance);
+        PrefetchPartition(sub_hashes[i + kInstanceAhead], PartitionLoad::kPartition);
       }
       if (i + kTextAhead < records.size()) {
         PrefetchInstance(hashes[i + kTextAhead], InstanceLoad::kText);
+        PrefetchPartition(sub_hashes[i + kTextAhead], PartitionLoad::kTail);
       }
-      if (p == nullptr || p->subscription_id != r.subscription_id) {
-        p = &PartitionFor(r.subscription_id);
+      if (p == nullptr || (i > 0 && sub_hashes[i] != sub_hashes[i - 1]) ||
+          p->subscription_id != r.subscription_id) {
+        p = &PartitionFor(r.subscription_id, sub_hashes[i]);
         if (!loading_) touched.push_back(p);
       }
       uint32_t meter = InternMeter(r.meter_key, r.meter_id);
@@ -404,8 +487,8 @@ IndexStats UsageIndex::GetStats() const {
   uint64_t bytes = dedup_.memory_bytes();
   // Hash map nodes and buckets: about 48 bytes an entry.
   for (const auto& [id, p] : partitions_) bytes += p->MemoryBytes() + 48;
-  bytes +=
-      CapacityBytes(instances_) + CapacityBytes(instance_data_) + CapacityBytes(instance_slots_);
+  bytes += CapacityBytes(instances_) + CapacityBytes(instance_data_) +
+           CapacityBytes(instance_slots_) + CapacityBytes(partition_slots_);
   bytes += text_->bytes();
   s.memory_bytes = bytes;
   return s;

@@ -171,6 +171,10 @@ class UsageIndex {
     uint64_t hash = 0;
     uint32_t id = UINT32_MAX;  // UINT32_MAX = empty
   };
+  struct PartitionSlot {
+    uint64_t hash = 0;               // SubscriptionHash of the partition's subscription
+    Partition* partition = nullptr;  // nullptr = empty
+  };
   struct TailScan;
   struct Emitter;
 
@@ -186,6 +190,15 @@ class UsageIndex {
   // DedupTable::PrefetchSlots.
   [[gnu::always_inline]] inline void PrefetchInstance(uint64_t hash, InstanceLoad load) const;
   Partition& PartitionFor(std::string_view subscription_id);
+  // The same from the publishing thread's slot table; `hash` is SubscriptionHash(id).
+  Partition& PartitionFor(std::string_view subscription_id, uint64_t hash);
+  size_t PartitionSlotIndex(uint64_t hash) const;  // where the probe for `hash` starts
+  // The loads of finding a known subscription's partition and appending to its tail, in
+  // order: the slot, the partition (its subscription's view and tail columns), then the
+  // subscription's text and the ends of the tail columns. Always inlined: see
+  // DedupTable::PrefetchSlots.
+  enum class PartitionLoad { kSlot, kPartition, kTail };
+  [[gnu::always_inline]] inline void PrefetchPartition(uint64_t hash, PartitionLoad load) const;
   // Makes room in a full tail for more rows (all its columns alike).
   void ReserveTail(Partition& p);
 
@@ -206,6 +219,12 @@ class UsageIndex {
   // group being published (publishing thread only).
   std::vector<Partition*> merge_candidates_;
   std::vector<uint64_t> instance_hashes_;
+  std::vector<uint64_t> subscription_hashes_;
+  // Open addressing from a subscription hash to its partition, for publishing: looked up once
+  // a record and prefetched records ahead, where partitions_ (which queries use) costs a
+  // string hash and three dependent cache misses. Kept at most half full.
+  std::vector<PartitionSlot> partition_slots_;
+  size_t partition_slots_used_ = 0;
 
   // --- aggregation data: guarded by mu_ ---
   mutable std::shared_mutex mu_;

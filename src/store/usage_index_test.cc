@@ -1,6 +1,7 @@
 #include "store/usage_index.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -110,6 +111,56 @@ TEST(UsageIndex, OverflowingSumIsInternalError) {
   ASSERT_TRUE(index.Publish(batch).ok());
   auto page = index.Aggregate(AllOf(b.sub));
   EXPECT_EQ(page.status().code(), StatusCode::kInternal);
+}
+
+// The publisher finds partitions through its own slot table, which grows as subscriptions
+// arrive: records of 1,000 subscriptions, interleaved and published in groups of varied size
+// (so the table grows in the middle of groups, and consecutive records share a subscription
+// now and then), each land in their own subscription's partition and nowhere else.
+TEST(UsageIndex, EveryRecordLandsInItsSubscriptionAcrossPartitionTableGrowth) {
+  UsageIndex index;
+  Builder b;
+  constexpr int kSubscriptions = 1000;
+  std::vector<std::string> subs;
+  for (int i = 0; i < kSubscriptions; ++i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "%08x-0000-4000-8000-000000000000", i * 7919);
+    subs.emplace_back(id);
+  }
+  std::mt19937 rng(7);
+  std::map<std::string, int64_t> want;
+  std::vector<std::string> ids;
+  std::vector<std::pair<size_t, int>> plan;  // (subscription, quantity) by seq
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < kSubscriptions; ++i) {
+      // Newcomers first come in the first round, in an order unlike their creation.
+      const size_t sub = round == 0 ? (static_cast<size_t>(i) * 389) % kSubscriptions
+                                    : rng() % kSubscriptions;
+      const int repeats = rng() % 4 == 0 ? 2 : 1;
+      for (int k = 0; k < repeats; ++k) plan.emplace_back(sub, 1 + static_cast<int>(rng() % 9));
+    }
+  }
+  for (size_t i = 0; i < plan.size(); ++i) ids.push_back("rec-" + std::to_string(i));
+  uint64_t seq = 1;
+  for (size_t start = 0; start < plan.size();) {
+    const size_t n = std::min<size_t>(plan.size() - start, 1 + rng() % 700);
+    std::vector<IndexedRecord> group;
+    for (size_t i = start; i < start + n; ++i) {
+      IndexedRecord r = b.Make(seq++, kHour0, Decimal::FromInt(plan[i].second), ids[i], kHour0);
+      r.subscription_id = subs[plan[i].first];
+      want[subs[plan[i].first]] += plan[i].second;
+      group.push_back(r);
+    }
+    ASSERT_TRUE(index.Publish(group).ok());
+    start += n;
+  }
+  EXPECT_EQ(index.GetStats().subscriptions, static_cast<uint64_t>(kSubscriptions));
+  for (const std::string& sub : subs) {
+    auto page = index.Aggregate(AllOf(sub));
+    ASSERT_TRUE(page.ok()) << sub;
+    ASSERT_EQ(page->rows.size(), 1u) << sub;
+    EXPECT_EQ(page->rows[0].quantity, Decimal::FromInt(want[sub])) << sub;
+  }
 }
 
 TEST(UsageIndex, InstancesKeepTheirIdsAcrossRebuild) {
