@@ -22,7 +22,7 @@
 // batch as soon as the connection's previous one is answered (latency at a given load; no
 // duplicates pass; the first TALLY_BENCH_WARMUP_MS, default 1000, are reported apart);
 // TALLY_BENCH_LATENCY_CSV: write every durable acknowledgement there; TALLY_BENCH_STALLS_CSV:
-// the stall probe's windows, on the same time base;
+// the stall probe's late wake-ups and kdamond bursts, on the same time base;
 // Beside the durable runs, a separate process (`tally_bench_ingest stall-probe`, stall_probe.h)
 // counts the machine's stalls; TALLY_BENCH_SETTLE_S: seconds to wait between opening the store and
 // the load (default 30 for a paced run, else 0), so that the machine has absorbed the set-up (the
@@ -152,25 +152,17 @@ LoadResult RunLoad(size_t batches, const std::function<IngestAck(int, size_t)>& 
   return r;
 }
 
-// Whether the batch due `due_ms` after `start`, answered `latency_ms` later, was in flight while
-// the stall probe could not run.
-bool MetAStall(std::chrono::steady_clock::time_point start, double due_ms, double latency_ms,
-               const StallCount& stalls) {
+// Whether the batch due `due_ms` after `start`, answered `latency_ms` later, was in flight
+// during any of `windows` (each with `from` and `to`: the stall probe's late wake-ups, or the
+// kernel memory monitor's bursts).
+template <typename Window>
+bool MetAny(std::chrono::steady_clock::time_point start, double due_ms, double latency_ms,
+            const std::vector<Window>& windows) {
   using Ms = std::chrono::duration<double, std::milli>;
   const auto from = start + std::chrono::duration_cast<std::chrono::nanoseconds>(Ms(due_ms));
   const auto to = from + std::chrono::duration_cast<std::chrono::nanoseconds>(Ms(latency_ms));
-  return std::any_of(stalls.windows.begin(), stalls.windows.end(),
-                     [&](const StallWindow& w) { return w.from < to && from < w.to; });
-}
-
-// Whether that batch was in flight during a burst of the kernel's memory monitor (kdamond).
-bool MetAMonitorBurst(std::chrono::steady_clock::time_point start, double due_ms,
-                      double latency_ms, const StallCount& stalls) {
-  using Ms = std::chrono::duration<double, std::milli>;
-  const auto from = start + std::chrono::duration_cast<std::chrono::nanoseconds>(Ms(due_ms));
-  const auto to = from + std::chrono::duration_cast<std::chrono::nanoseconds>(Ms(latency_ms));
-  return std::any_of(stalls.monitor_bursts.begin(), stalls.monitor_bursts.end(),
-                     [&](const MonitorBurst& b) { return b.from < to && from < b.to; });
+  return std::any_of(windows.begin(), windows.end(),
+                     [&](const Window& w) { return w.from < to && from < w.to; });
 }
 
 void ReportLoad(const std::string& prefix, const LoadResult& r, Goal goal, double target) {
@@ -192,7 +184,8 @@ void WriteLatencyCsv(const LoadResult& r, const std::string& path) {
   for (size_t i : order) out << r.starts_ms[i] << "," << r.latencies_ms[i] << "\n";
 }
 
-// The stall probe's windows of the run `r` as "from_ms,to_ms" on the latency CSV's time base
+// The stall probe's windows of the run `r` as "from_ms,to_ms,late" (a late wake-up) or
+// "from_ms,to_ms,kdamond" (a memory-monitor burst) on the latency CSV's time base
 // (TALLY_BENCH_STALLS_CSV), to line the machine's stalls up with the slow acknowledgements.
 void WriteStallsCsv(const LoadResult& r, const StallCount& stalls, const std::string& path) {
   using Ms = std::chrono::duration<double, std::milli>;
@@ -343,11 +336,12 @@ int Durable(const Dataset& d) {
     for (size_t i = 0; i < first.latencies_ms.size(); ++i) {
       (first.starts_ms[i] < warmup_ms ? cold : warm).push_back(first.latencies_ms[i]);
       if (first.starts_ms[i] >= warmup_ms &&
-          !MetAStall(first.start, first.starts_ms[i], first.latencies_ms[i], stalls)) {
+          !MetAny(first.start, first.starts_ms[i], first.latencies_ms[i], stalls.windows)) {
         apart_from_stalls.push_back(first.latencies_ms[i]);
       }
       if (first.starts_ms[i] >= warmup_ms &&
-          !MetAMonitorBurst(first.start, first.starts_ms[i], first.latencies_ms[i], stalls)) {
+          !MetAny(first.start, first.starts_ms[i], first.latencies_ms[i],
+                  stalls.monitor_bursts)) {
         apart_from_monitor.push_back(first.latencies_ms[i]);
       }
     }
