@@ -21,6 +21,8 @@
 // TALLY_BENCH_OFFERED_RPS: pace the durable run at this many records/s instead of sending each
 // batch as soon as the connection's previous one is answered (latency at a given load; no
 // duplicates pass; the first TALLY_BENCH_WARMUP_MS, default 1000, are reported apart);
+// TALLY_BENCH_BODIES=plain: keep the request bodies whole in memory rather than packed
+// (RequestBodies in dataset.h; to compare with figures measured before session 15);
 // TALLY_BENCH_LATENCY_CSV: write every durable acknowledgement there; TALLY_BENCH_STALLS_CSV:
 // the stall probe's late wake-ups and kdamond bursts, on the same time base;
 // Beside the durable runs, a separate process (`tally_bench_ingest stall-probe`, stall_probe.h)
@@ -214,26 +216,35 @@ int Durable(const Dataset& d) {
   Note("copied the store in " + std::to_string(sw.Seconds()) + " s");
 
   auto batches = MakeBatches(d, IngestRecords(d));
-  std::vector<std::string> bodies;
+  // Packed unless TALLY_BENCH_BODIES=plain (RequestBodies, dataset.h).
+  RequestBodies bodies(EnvString("TALLY_BENCH_BODIES", "packed") != "plain");
   std::vector<size_t> records_of;
+  std::vector<std::string> sample;  // the first bodies, whole, for the parse-only rate
+  size_t whole_bytes = 0;
   for (const auto& b : batches) {
-    bodies.push_back(JsonBody(b));
+    std::string body = JsonBody(b);
+    whole_bytes += body.size();
+    if (sample.size() < 200) sample.push_back(body);
+    bodies.Add(std::move(body));
     records_of.push_back(b.size());
   }
   batches.clear();
   batches.shrink_to_fit();
-  Note(std::to_string(bodies.size()) + " bodies of " + std::to_string(kBatch) + " records, about " +
-       std::to_string(bodies.empty() ? 0 : bodies[0].size() / 1024) + " KiB each");
+  Note(std::to_string(bodies.size()) + " bodies of " + std::to_string(kBatch) +
+       " records, about " + std::to_string(whole_bytes / std::max<size_t>(bodies.size(), 1) / 1024) +
+       " KiB each, held in " + std::to_string(bodies.held_bytes() >> 20) + " MiB (" +
+       (bodies.held_bytes() < whole_bytes ? "packed" : "whole") + ")");
 
   // Parse-only rate on one thread, for the breakdown.
   sw.Restart();
   size_t parsed = 0;
-  for (size_t i = 0; i < std::min<size_t>(bodies.size(), 200); ++i) {
-    auto p = ingest::ParseBody(bodies[i], ingest::BodyFormat::kJson);
+  for (const std::string& body : sample) {
+    auto p = ingest::ParseBody(body, ingest::BodyFormat::kJson);
     if (!p.ok()) Die("parse", p.status());
     parsed += p->fields.size();
   }
   Report("ingest.parse_only_rps_1thread", static_cast<double>(parsed) / sw.Seconds(), "records/s");
+  sample.clear();
 
   SystemClock clock;
   store::SqliteStoreOptions so;
@@ -287,7 +298,8 @@ int Durable(const Dataset& d) {
   } else {
     for (int t = 0; t < kThreads; ++t) clients.push_back(MakeInProcessIngestClient(service));
   }
-  auto send = [&](int t, size_t b) { return clients[t]->Send(bodies[b]); };
+  std::vector<std::string> unpacked(kThreads);  // each sending thread's buffer
+  auto send = [&](int t, size_t b) { return clients[t]->Send(bodies.Get(b, unpacked[t])); };
   const std::string name = over_http ? "ingest.http." : "ingest.";
 
   // TALLY_BENCH_OFFERED_RPS=N: pace the batches at N records/s instead of sending as fast as
