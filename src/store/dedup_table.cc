@@ -20,63 +20,7 @@ bool Over(uint64_t filed, size_t slots, uint64_t tenths) {
   return (filed + 1) * 10 > slots * tenths;
 }
 
-size_t PageSize() {
-  static const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  return page;
-}
-
 }  // namespace
-
-DedupTable::SlotArray::SlotArray(size_t count) : count_(count) {
-  const size_t page = PageSize();
-  mapped_ = (count * sizeof(uint32_t) + page - 1) / page * page;
-  void* p = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  // Huge pages where the kernel allows them: each lookup lands on a random slot, so with 4 KiB
-  // pages nearly every one is a TLB miss. On the bench machine they also cut by a third the
-  // time the kernel's memory monitor (DAMON) spends on the process each round, and the
-  // acknowledgements' p99 by ~10 ms (docs/benchmarks.md, (a''''''''''')). Advice only: refused,
-  // the table works the same on small pages.
-  (void)madvise(p, mapped_, MADV_HUGEPAGE);
-  data_ = static_cast<uint32_t*>(p);
-}
-
-DedupTable::SlotArray::SlotArray(SlotArray&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)),
-      count_(std::exchange(other.count_, 0)),
-      mapped_(std::exchange(other.mapped_, 0)) {}
-
-DedupTable::SlotArray& DedupTable::SlotArray::operator=(SlotArray&& other) noexcept {
-  if (this != &other) {
-    Unmap();
-    data_ = std::exchange(other.data_, nullptr);
-    count_ = std::exchange(other.count_, 0);
-    mapped_ = std::exchange(other.mapped_, 0);
-  }
-  return *this;
-}
-
-DedupTable::SlotArray::~SlotArray() { Unmap(); }
-
-void DedupTable::SlotArray::Unmap() {
-  if (data_ != nullptr) munmap(data_, mapped_);
-  data_ = nullptr;
-  count_ = mapped_ = 0;
-}
-
-void DedupTable::SlotArray::UnmapGradually(size_t piece, std::chrono::microseconds pause) {
-  const size_t page = PageSize();
-  piece = std::max(piece / page, size_t{1}) * page;
-  auto* bytes = reinterpret_cast<char*>(data_);
-  for (size_t done = 0; done < mapped_;) {
-    const size_t n = std::min(piece, mapped_ - done);
-    munmap(bytes + done, n);
-    done += n;
-    if (done < mapped_) std::this_thread::sleep_for(pause);
-  }
-  data_ = nullptr;
-  count_ = mapped_ = 0;
-}
 
 DedupTable::DedupTable() : slots_(kInitialSlots), mask_(kInitialSlots - 1) { UpdateMemoryBytes(); }
 
@@ -93,11 +37,15 @@ void DedupTable::File(uint64_t ordinal, uint64_t id_hash) {
 }
 
 DedupTable::Entry& DedupTable::NewEntry() {
-  // Chunks are allocated as the entries reach them: each is first-touch memory, faulted in
-  // while the writer waits, and a small chunk spreads that cost thinly (1 MiB chunks stalled
-  // the writer 5-16 ms every 65,536 records on the bench machine).
+  // A chunk is taken when the entries reach it, and the one after it is mapped and handed to
+  // the prefaulter at once: faulted in by the writer, a fresh chunk's pages stalled it
+  // (1 MiB chunks of 4 KiB pages: 5-16 ms every 65,536 records on the bench machine; a 2 MiB
+  // huge page takes ~3.5 ms), and the prefaulter has ~0.9 s at 150,000 records/s to do it.
   if ((size_ >> kChunkBits) >= chunks_.size()) {
-    chunks_.push_back(std::make_unique<Entry[]>(size_t{1} << kChunkBits));
+    if (spare_chunk_.empty()) spare_chunk_ = AnonymousMapping(kChunkBytes);
+    chunks_.push_back(std::move(spare_chunk_));
+    spare_chunk_ = AnonymousMapping(kChunkBytes);
+    prefaulter_.Populate(spare_chunk_);
     UpdateMemoryBytes();
   }
   return At(size_++);
@@ -130,6 +78,9 @@ void DedupTable::StepGrowth() {
   } else if (Over(filed_, slot_count(), 7)) {
     next_ = SlotArray(2 * slot_count());
     next_touched_ = 0;
+    // The touching below then mostly finds its pages faulted in already (the prefaulter is
+    // done long before it: ~0.2 s for 128 MB against ~3.5 s of appends).
+    prefaulter_.Populate(next_.memory());
     UpdateMemoryBytes();
   }
   if (Over(filed_, slot_count(), 9)) FinishNow();
@@ -159,7 +110,8 @@ void DedupTable::StartMigrating() {
 void DedupTable::RetireFrozen() {
   // Small tables (the early growths) are unmapped here, at a cost of microseconds.
   constexpr size_t kUnmappedInline = size_t{1} << 20;
-  if (frozen_.mapped_bytes() <= kUnmappedInline) {
+  prefaulter_.Forget(frozen_.memory());  // long done with it: it was queued a growth ago
+  if (frozen_.memory().size() <= kUnmappedInline) {
     frozen_ = SlotArray();
   } else {
     if (releaser_.joinable()) releaser_.join();  // long done: the last growth was long ago
@@ -178,6 +130,7 @@ void DedupTable::FinishNow() {
     StartMigrating();
   }
   while (migrated_ < frozen_size_ && !frozen_.empty()) MigrateOne();
+  prefaulter_.Forget(frozen_.memory());  // before it is unmapped
   frozen_ = SlotArray();
   frozen_size_ = 0;
   migrated_ = 0;
@@ -195,9 +148,9 @@ void DedupTable::Reserve(uint64_t entries) {
 }
 
 void DedupTable::UpdateMemoryBytes() {
-  const uint64_t bytes = chunks_.size() * (sizeof(Entry) << kChunkBits) + slots_.mapped_bytes() +
-                         next_.mapped_bytes() + frozen_.mapped_bytes() +
-                         gaps_.capacity() * sizeof(uint64_t);
+  const uint64_t bytes = (chunks_.size() + (spare_chunk_.empty() ? 0 : 1)) * kChunkBytes +
+                         slots_.memory().size() + next_.memory().size() +
+                         frozen_.memory().size() + gaps_.capacity() * sizeof(uint64_t);
   memory_bytes_.store(bytes, std::memory_order_relaxed);
 }
 

@@ -4,7 +4,7 @@
 // group, whether the recordId was stored before; so no single call may take long.
 //
 // Layout (about 22 bytes per record at the usual load):
-//   - entries: a dense array of {id hash, content hash} by ordinal, in 64 KiB chunks;
+//   - entries: a dense array of {id hash, content hash} by ordinal, in 2 MiB chunks;
 //   - slots: an open-addressing table (linear probing) of uint32 ordinal + 1, kept at most 70%
 //     full.
 //
@@ -25,6 +25,10 @@
 // The phases end long before the new table reaches 70% itself; were one to lag (it cannot with
 // these constants), it is finished at once rather than let a table fill up.
 //
+// Both are anonymous mappings on huge pages where the kernel allows (store/anonymous_memory.h),
+// faulted in by a thread of the table's own before the writer reaches them: the next entry
+// chunk as soon as the one before it is taken, a doubled table as soon as it is mapped.
+//
 // Owner: UsageIndex. Thread-safety: none; one thread at a time (the store's writer), except
 // memory_bytes(), which any thread may call.
 #pragma once
@@ -33,9 +37,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <thread>
 #include <vector>
+
+#include "store/anonymous_memory.h"
 
 namespace tally::store {
 
@@ -87,38 +92,37 @@ class DedupTable {
     uint64_t id_hash;
     uint64_t content_hash;
   };
-  static constexpr size_t kChunkBits = 12;  // 4,096 entries (64 KiB) a chunk
+  static constexpr size_t kChunkBits = 17;  // 131,072 entries (2 MiB, one huge page) a chunk
   static constexpr uint64_t kChunkMask = (uint64_t{1} << kChunkBits) - 1;
+  static constexpr size_t kChunkBytes = sizeof(Entry) << kChunkBits;
 
   // An array of slots in an anonymous mapping of its own: zero pages until touched, and given
   // back to the kernel by whichever thread destroys it.
   class SlotArray {
    public:
     SlotArray() = default;
-    explicit SlotArray(size_t count);
-    SlotArray(SlotArray&& other) noexcept;
-    SlotArray& operator=(SlotArray&& other) noexcept;
-    ~SlotArray();
+    explicit SlotArray(size_t count) : memory_(count * sizeof(uint32_t)), count_(count) {}
 
-    uint32_t* data() const { return data_; }
+    uint32_t* data() const { return static_cast<uint32_t*>(memory_.data()); }
     size_t count() const { return count_; }
-    bool empty() const { return data_ == nullptr; }
-    size_t mapped_bytes() const { return mapped_; }
-    // Unmaps it `piece` bytes at a time, pausing `pause` between pieces; empty() afterwards.
-    void UnmapGradually(size_t piece, std::chrono::microseconds pause);
+    bool empty() const { return memory_.empty(); }
+    const AnonymousMapping& memory() const { return memory_; }
+    // Unmaps it a piece at a time (see AnonymousMapping); empty() afterwards.
+    void UnmapGradually(size_t piece, std::chrono::microseconds pause) {
+      memory_.UnmapGradually(piece, pause);
+      count_ = 0;
+    }
 
    private:
-    void Unmap();
-
-    uint32_t* data_ = nullptr;
+    AnonymousMapping memory_;
     size_t count_ = 0;
-    size_t mapped_ = 0;  // bytes, a whole number of pages
   };
 
-  Entry& At(uint64_t ordinal) { return chunks_[ordinal >> kChunkBits][ordinal & kChunkMask]; }
+  Entry& At(uint64_t ordinal) { return Chunk(ordinal >> kChunkBits)[ordinal & kChunkMask]; }
   const Entry& At(uint64_t ordinal) const {
-    return chunks_[ordinal >> kChunkBits][ordinal & kChunkMask];
+    return Chunk(ordinal >> kChunkBits)[ordinal & kChunkMask];
   }
+  Entry* Chunk(uint64_t k) const { return static_cast<Entry*>(chunks_[k].data()); }
   Entry& NewEntry();
   void File(uint64_t ordinal, uint64_t id_hash);
   // One append's share of a growth: starts it, prepares or migrates.
@@ -131,7 +135,8 @@ class DedupTable {
   void RetireFrozen();
   void UpdateMemoryBytes();
 
-  std::vector<std::unique_ptr<Entry[]>> chunks_;
+  std::vector<AnonymousMapping> chunks_;
+  AnonymousMapping spare_chunk_;  // the next chunk, mapped and (being) faulted in ahead
   uint64_t size_ = 0;           // entries, = last ordinal + 1
   std::vector<uint64_t> gaps_;  // the ordinals appended by AppendGap, ascending
 
@@ -154,6 +159,9 @@ class DedupTable {
   std::thread releaser_;
 
   std::atomic<uint64_t> memory_bytes_{0};
+
+  // Faults in spare_chunk_ and next_. Last, so that it stops before the mappings go.
+  Prefaulter prefaulter_;
 };
 
 [[gnu::always_inline]] inline void DedupTable::PrefetchSlots(uint64_t id_hash) const {
