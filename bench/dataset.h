@@ -57,17 +57,19 @@ std::string JsonBody(const std::vector<domain::UsageRecord>& records);
 // its requests. Built whole, an 8 M-record run's bodies (3.6 GB) stood in memory beside the
 // server, each read once, and the kernel's memory monitor on the bench machine (DAMON) spent
 // three times as long on its rounds as with them packed (420 MiB), the acknowledgements'
-// p99 twice as long (docs/benchmarks.md, section (a'''''''''''')). Plain (Add with pack =
-// false) keeps them whole, to compare with the figures measured before. Thread-safety: Add
-// before any Unpack; Unpack from any thread.
+// p99 twice as long (docs/benchmarks.md, section (a'''''''''''')). Constructed with pack =
+// false, it keeps them whole, to compare with the figures measured before. Thread-safety: Add
+// before any Get; Get from any thread.
 class RequestBodies {
  public:
   explicit RequestBodies(bool pack) : pack_(pack) {}
 
   void Add(std::string body);
   size_t size() const { return bodies_.size(); }
-  // Bytes held: packed, or whole.
+  bool packed() const { return pack_; }
+  // Bytes held (packed, or whole), and the bodies' whole size.
   size_t held_bytes() const { return held_bytes_; }
+  size_t whole_bytes() const { return whole_bytes_; }
   // Body b, unpacked into `buffer` when packed; the view is valid until `buffer` changes.
   std::string_view Get(size_t b, std::string& buffer) const;
 
@@ -76,6 +78,7 @@ class RequestBodies {
   std::vector<std::string> bodies_;  // each packed, or whole
   std::vector<size_t> sizes_;        // whole sizes
   size_t held_bytes_ = 0;
+  size_t whole_bytes_ = 0;
 };
 
 // One line of PostgreSQL COPY text format for the baseline table: record_id, subscription_id,

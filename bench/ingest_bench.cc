@@ -220,10 +220,8 @@ int Durable(const Dataset& d) {
   RequestBodies bodies(EnvString("TALLY_BENCH_BODIES", "packed") != "plain");
   std::vector<size_t> records_of;
   std::vector<std::string> sample;  // the first bodies, whole, for the parse-only rate
-  size_t whole_bytes = 0;
   for (const auto& b : batches) {
     std::string body = JsonBody(b);
-    whole_bytes += body.size();
     if (sample.size() < 200) sample.push_back(body);
     bodies.Add(std::move(body));
     records_of.push_back(b.size());
@@ -231,9 +229,10 @@ int Durable(const Dataset& d) {
   batches.clear();
   batches.shrink_to_fit();
   Note(std::to_string(bodies.size()) + " bodies of " + std::to_string(kBatch) +
-       " records, about " + std::to_string(whole_bytes / std::max<size_t>(bodies.size(), 1) / 1024) +
+       " records, about " +
+       std::to_string(bodies.whole_bytes() / std::max<size_t>(bodies.size(), 1) / 1024) +
        " KiB each, held in " + std::to_string(bodies.held_bytes() >> 20) + " MiB (" +
-       (bodies.held_bytes() < whole_bytes ? "packed" : "whole") + ")");
+       (bodies.packed() ? "packed" : "whole") + ")");
 
   // Parse-only rate on one thread, for the breakdown.
   sw.Restart();

@@ -1,11 +1,7 @@
 #include "store/dedup_table.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
-#include <new>
 #include <thread>
 #include <utility>
 
