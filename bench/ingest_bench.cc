@@ -45,6 +45,7 @@
 #include "api/http_server.h"
 #include "bench_util.h"
 #include "common/clock.h"
+#include "common/thread_name.h"
 #include "dataset.h"
 #include "domain/api_key.h"
 #include "ingest/import_pipeline.h"
@@ -122,6 +123,7 @@ LoadResult RunLoad(size_t batches, const std::function<IngestAck(int, size_t)>& 
   const double cpu_start = CpuSeconds();
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
+      NameCurrentThread("bench-client");
       for (size_t b; (b = next.fetch_add(1)) < batches;) {
         double due_ms = sw.Millis();
         if (interval_ms > 0) {

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "api/errors.h"
+#include "common/thread_name.h"
 
 namespace tally::api {
 namespace {
@@ -41,6 +42,15 @@ namespace http = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using ErrorCode = boost::system::error_code;
+
+// The handler pool's threads are Asio's own; each names itself when it runs its first handler.
+void NameHandlerThread() {
+  thread_local bool named = false;
+  if (!named) {
+    NameCurrentThread("tally-handler");
+    named = true;
+  }
+}
 
 Method FromVerb(http::verb v) {
   switch (v) {
@@ -265,6 +275,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     auto work = net::make_work_guard(stream_.get_executor());
     net::post(*server_.handler_pool, [self = this->shared_from_this(), work = std::move(work),
                                       request = std::move(request), keep_alive, head]() mutable {
+      NameHandlerThread();
       HttpResponse response = self->Run(request);
       if (response.stream) {
         // Streamed on this handler thread; the work guard lives until the last chunk.
@@ -583,6 +594,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   }
   for (int i = 0; i < io_threads; ++i) {
     impl->io_threads.emplace_back([raw] {
+      NameCurrentThread("tally-http-io");
       raw->ioc.run();
       {
         std::lock_guard lock(raw->mu);

@@ -5,6 +5,8 @@
 #include <optional>
 #include <thread>
 
+#include "common/thread_name.h"
+
 namespace tally::ingest {
 namespace {
 
@@ -57,6 +59,7 @@ Status ImportPipelined(RecordReader& reader, IngestService& service, Sender send
   Handoff handoff;
   Status read_status;  // written by the reader thread before its last Put
   std::thread producer([&] {
+    NameCurrentThread("tally-import-rd");
     while (true) {
       Prepared p;
       Result<bool> more = reader.Next(p.parsed);

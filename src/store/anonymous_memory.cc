@@ -7,6 +7,8 @@
 #include <new>
 #include <utility>
 
+#include "common/thread_name.h"
+
 namespace tally::store {
 namespace {
 
@@ -111,6 +113,7 @@ bool Prefaulter::Idle() const {
 }
 
 void Prefaulter::Run() {
+  NameCurrentThread("tally-prefault");
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });

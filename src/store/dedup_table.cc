@@ -5,6 +5,8 @@
 #include <thread>
 #include <utility>
 
+#include "common/thread_name.h"
+
 namespace tally::store {
 namespace {
 
@@ -112,6 +114,7 @@ void DedupTable::RetireFrozen() {
   } else {
     if (releaser_.joinable()) releaser_.join();  // long done: the last growth was long ago
     releaser_ = std::thread([old = std::move(frozen_)]() mutable {
+      NameCurrentThread("tally-unmap");
       old.UnmapGradually(size_t{256} << 10, std::chrono::milliseconds(1));
     });
   }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/thread_name.h"
+
 namespace tally::webhook {
 
 DeliveryWorker::DeliveryWorker(Deliverer& deliverer, const Clock& clock, int64_t poll_us,
@@ -31,6 +33,7 @@ void DeliveryWorker::Stop() {
 }
 
 void DeliveryWorker::Run() {
+  NameCurrentThread("tally-webhooks");
   while (true) {
     int64_t wait_us = poll_us_;
     Result<PassReport> pass = deliverer_->DeliverDue();

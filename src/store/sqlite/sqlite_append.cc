@@ -8,6 +8,7 @@
 #include <span>
 #include <unordered_map>
 
+#include "common/thread_name.h"
 #include "store/sqlite/sqlite_store_impl.h"
 
 namespace tally::store::sqlite {
@@ -155,6 +156,7 @@ void SqliteStore::MarkFailed(const Status& cause) {
 }
 
 void SqliteStore::WriterLoop() {
+  NameCurrentThread("tally-writer");
   std::unique_lock lock(queue_mu_);
   while (true) {
     // Callers lead their own groups while the role is free; this thread takes it for the
@@ -283,6 +285,7 @@ void SqliteStore::AwaitVisible() {
 }
 
 void SqliteStore::PublisherLoop() {
+  NameCurrentThread("tally-publisher");
   // Only this thread's priority changes (a Linux thread is its own scheduling entity). A
   // refusal leaves it at the process's priority: slower acknowledgements, nothing worse.
   if (options_.publisher_nice != 0) {

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/thread_name.h"
+
 namespace tally::store::sqlite {
 
 namespace {
@@ -104,6 +106,7 @@ Status WalCheckpointer::StartCheckpoint(Database& writer) {
 }
 
 void WalCheckpointer::SyncLoop() {
+  NameCurrentThread("tally-wal-sync");
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [&] { return stopping_ || sync_requested_; });
