@@ -442,7 +442,7 @@ void SqliteStore::ProcessMeta(Job& job) {
 
 bool SqliteStore::RememberKnownSubscription(const std::string& id) {
   if (subscriptions_.find(id) == subscriptions_.end()) return false;
-  known_subscriptions_.insert(id);
+  known_subscriptions_.Insert(id);
   return true;
 }
 
@@ -599,10 +599,11 @@ void SqliteStore::ProcessAppends(std::span<Job* const> jobs) {
       auto& refs = known ? meter_refs_ : new_meter_refs;
       meter_of_[k] = &refs.emplace(r.meter_id, std::move(ref)).first->second;
     }
-    // Known subscriptions are remembered in a hash set: the sorted map costs a dozen string
-    // comparisons a record when, as usual, consecutive records name different subscriptions.
+    // Known subscriptions are remembered in a flat hash set: the sorted map costs a dozen
+    // string comparisons a record when, as usual, consecutive records name different
+    // subscriptions.
     if ((previous == nullptr || previous->subscription_id != r.subscription_id) &&
-        !known_subscriptions_.contains(r.subscription_id) &&
+        !known_subscriptions_.Contains(r.subscription_id) &&
         !RememberKnownSubscription(r.subscription_id) &&
         std::none_of(new_subscriptions.begin(), new_subscriptions.end(),
                      [&](const auto& s) { return s.id == r.subscription_id; })) {

@@ -41,13 +41,13 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "store/record_block.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/wal_checkpointer.h"
+#include "store/text_set.h"
 #include "store/usage_index.h"
 
 namespace tally::store::sqlite {
@@ -357,7 +357,7 @@ class SqliteStore final : public UsageStore, public BillingStore, public Webhook
   // registered); dropped on every metadata write, which may rename one.
   std::unordered_map<std::string, MeterRef> meter_refs_;
   // IDs of subscriptions in subscriptions_ (which never forgets one), as the writer met them.
-  std::unordered_set<std::string> known_subscriptions_;
+  TextSet known_subscriptions_;
 
   std::mutex reader_mu_;
   Database reader_db_;
