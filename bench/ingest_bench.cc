@@ -21,6 +21,8 @@
 // TALLY_BENCH_OFFERED_RPS: pace the durable run at this many records/s instead of sending each
 // batch as soon as the connection's previous one is answered (latency at a given load; no
 // duplicates pass; the first TALLY_BENCH_WARMUP_MS, default 1000, are reported apart);
+// TALLY_BENCH_HEAP_COLLAPSE=0: no store::HeapCollapser beside the durable runs (`tally serve`
+// starts one unless --no-heap-collapse);
 // TALLY_BENCH_BODIES=plain: keep the request bodies whole in memory rather than packed
 // (RequestBodies in dataset.h; to compare with figures measured before session 15);
 // TALLY_BENCH_LATENCY_CSV: write every durable acknowledgement there; TALLY_BENCH_STALLS_CSV:
@@ -39,6 +41,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include "api/api_service.h"
@@ -56,6 +59,7 @@
 #include "query/usage_query.h"
 #include "simulate/simulator.h"
 #include "stall_probe.h"
+#include "store/anonymous_memory.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace tally::bench {
@@ -316,6 +320,14 @@ int Durable(const Dataset& d) {
   // gigabytes of request bodies built), commits that normally take 0.5 ms stalled for
   // 40-95 ms every ~2 s (docs/benchmarks.md, section (a''''''')); a running
   // service has no such copy behind it.
+  // As `tally serve` does: the heap onto huge pages as it fills (its first pass, in the
+  // settling time of a paced run, takes the store's index and the packed bodies).
+  std::optional<store::HeapCollapser> collapser;
+  if (EnvInt("TALLY_BENCH_HEAP_COLLAPSE", 1) != 0) {
+    collapser.emplace(store::kHeapCollapseInterval);
+    Note("collapsing the heap onto huge pages every " +
+         std::to_string(store::kHeapCollapseInterval.count()) + " ms (TALLY_BENCH_HEAP_COLLAPSE)");
+  }
   if (const int64_t settle = EnvInt("TALLY_BENCH_SETTLE_S", offered > 0 ? 30 : 0); settle > 0) {
     Note("settling for " + std::to_string(settle) + " s (TALLY_BENCH_SETTLE_S)");
     std::this_thread::sleep_for(std::chrono::seconds(settle));
@@ -325,6 +337,12 @@ int Durable(const Dataset& d) {
   StallProbe probe("/proc/self/exe", kStallMs);
   LoadResult first = RunLoad(bodies.size(), send, records_of, interval_ms);
   const StallCount stalls = probe.Stop();
+  if (collapser) {
+    const store::HeapCollapser::Totals t = collapser->totals();
+    Note("heap collapser: " + std::to_string(t.passes) + " passes, " +
+         std::to_string(t.collapsed_bytes >> 20) + " MiB advised, " + std::to_string(t.refused) +
+         " pieces refused" + (t.unsupported ? " (the kernel cannot collapse)" : ""));
+  }
   ReportLoad(load + "durable", first, Goal::kAtLeast, offered > 0 ? offered * 0.99 : 150'000);
   if (const std::string csv = EnvString("TALLY_BENCH_LATENCY_CSV", ""); !csv.empty()) {
     WriteLatencyCsv(first, csv);

@@ -67,6 +67,9 @@ int Run(int argc, const char* const* argv, CliEnv& env) {
   serve->add_option("--tls-key", serve_args.tls_key, "PEM file of the certificate's private key");
   serve->add_flag("!--no-access-log", serve_args.access_log,
                   "do not print the access log (one JSON line per request) on stderr");
+  serve->add_flag("!--no-heap-collapse", serve_args.collapse_heap,
+                  "leave the heap on 4 KiB pages (by default a background thread moves its "
+                  "fully used 2 MiB pieces onto transparent huge pages, Linux 6.1+)");
   AddWebhookDeliveryOptions(serve, serve_args.webhooks, true);
 
   ImportArgs import_args;

@@ -57,6 +57,7 @@ struct ServeArgs {
   std::string tls_cert;  // PEM certificate chain; with tls_key, serve https
   std::string tls_key;   // PEM private key
   bool access_log = true;  // one JSON line per request on stderr
+  bool collapse_heap = true;  // store::HeapCollapser: the heap onto huge pages as it fills
   WebhookDeliveryArgs webhooks;
 };
 int RunServe(const ServeArgs& args, CliEnv& env);

@@ -1,6 +1,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "api/access_log.h"
 #include "api/api_service.h"
@@ -10,6 +11,7 @@
 #include "cli/listen_address.h"
 #include "ingest/ingest_service.h"
 #include "query/usage_query.h"
+#include "store/anonymous_memory.h"
 #include "webhook/delivery_worker.h"
 
 namespace tally::cli {
@@ -54,6 +56,8 @@ int RunServe(const ServeArgs& args, CliEnv& env) {
     };
   }
   api::TuneAllocatorForServing();
+  std::optional<store::HeapCollapser> collapser;
+  if (args.collapse_heap) collapser.emplace(store::kHeapCollapseInterval);
   Result<std::unique_ptr<api::HttpServer>> server = api::HttpServer::Start(
       options, [&service](const api::HttpRequest& request) { return service.Handle(request); });
   if (!server.ok()) return FailStatus(env, server.status());

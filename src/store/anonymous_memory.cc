@@ -1,11 +1,17 @@
 #include "store/anonymous_memory.h"
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <new>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/thread_name.h"
 
@@ -13,6 +19,14 @@ namespace tally::store {
 namespace {
 
 constexpr size_t kHugePage = size_t{2} << 20;
+
+constexpr size_t kMaxHeapMapping = size_t{256} << 30;
+// mincore() answers for at most this much at a time (a byte a page: 256 KiB of answers).
+constexpr size_t kResidencyWindow = size_t{1} << 30;
+
+#ifndef MADV_COLLAPSE
+constexpr int MADV_COLLAPSE = 25;  // Linux 6.1; glibc 2.36's headers predate it
+#endif
 
 size_t PageSize() {
   static const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -134,6 +148,112 @@ void Prefaulter::Run() {
     lock.lock();
     current_ = nullptr;
     cv_.notify_all();
+  }
+}
+
+namespace {
+
+// The private anonymous memory of the process: glibc's heap ("[heap]") and unnamed mappings.
+// Stacks, files and shared memory are left alone, and so are reservations too large to be a
+// heap (a sanitizer's shadow memory spans terabytes, almost none of it resident).
+std::vector<std::pair<uintptr_t, uintptr_t>> AnonymousRanges() {
+  std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
+  std::FILE* maps = std::fopen("/proc/self/maps", "re");
+  if (maps == nullptr) return ranges;
+  char line[512];
+  while (std::fgets(line, sizeof line, maps) != nullptr) {
+    unsigned long from = 0, to = 0;  // NOLINT(google-runtime-int): sscanf's %lx
+    char perms[5] = {};
+    int name_at = 0;
+    if (std::sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &from, &to, perms, &name_at) < 3) {
+      continue;
+    }
+    if (std::strcmp(perms, "rw-p") != 0 || to - from > kMaxHeapMapping) continue;
+    const std::string_view name(line + name_at);  // "" for an unnamed mapping
+    if (!name.empty() && !name.starts_with("[heap]")) continue;
+    ranges.emplace_back(from, to);
+  }
+  std::fclose(maps);
+  return ranges;
+}
+
+}  // namespace
+
+HeapCollapser::Totals HeapCollapser::CollapseOnce() {
+  Totals pass;
+  pass.passes = 1;
+  const size_t page = PageSize();
+  const size_t pages_per_huge = kHugePage / page;
+  std::vector<unsigned char> in_core;
+  bool any_advised = false, all_invalid = true;
+  for (auto [from, to] : AnonymousRanges()) {
+    const uintptr_t start = (from + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1);
+    const uintptr_t end = to & ~(uintptr_t{kHugePage} - 1);
+    for (uintptr_t window = start; window < end; window += kResidencyWindow) {
+      const uintptr_t window_end = std::min<uintptr_t>(end, window + kResidencyWindow);
+      in_core.resize((window_end - window) / page);
+      // ENOMEM: the mapping went away meanwhile (another thread freed it). Skip it.
+      if (mincore(reinterpret_cast<void*>(window), window_end - window, in_core.data()) != 0) {
+        break;
+      }
+      const size_t pieces = (window_end - window) / kHugePage;
+      for (size_t k = 0; k < pieces; ++k) {
+        const unsigned char* c = in_core.data() + k * pages_per_huge;
+        if (!std::all_of(c, c + pages_per_huge, [](unsigned char b) { return (b & 1) != 0; })) {
+          continue;
+        }
+        // One piece a call: a refusal costs one piece, and each call holds the process's
+        // page tables for one piece's copy only.
+        any_advised = true;
+        if (madvise(reinterpret_cast<void*>(window + k * kHugePage), kHugePage,
+                    MADV_COLLAPSE) == 0) {
+          all_invalid = false;
+          pass.collapsed_bytes += kHugePage;
+        } else {
+          if (errno != EINVAL) all_invalid = false;
+          ++pass.refused;
+        }
+      }
+    }
+  }
+  pass.unsupported = any_advised && all_invalid;
+  return pass;
+}
+
+HeapCollapser::HeapCollapser(std::chrono::milliseconds interval, int nice)
+    : thread_([this, interval, nice] { Run(interval, nice); }) {}
+
+HeapCollapser::~HeapCollapser() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+HeapCollapser::Totals HeapCollapser::totals() const {
+  std::lock_guard lock(mu_);
+  return totals_;
+}
+
+void HeapCollapser::Run(std::chrono::milliseconds interval, int nice) {
+  NameCurrentThread("tally-hugepages");
+  // Only this thread's priority changes; a refusal leaves it at the process's.
+  if (nice != 0) (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    const Totals pass = CollapseOnce();
+    lock.lock();
+    totals_.passes += pass.passes;
+    totals_.collapsed_bytes += pass.collapsed_bytes;
+    totals_.refused += pass.refused;
+    if (pass.unsupported) {
+      totals_.unsupported = true;
+      return;
+    }
+    cv_.wait_for(lock, interval, [&] { return stop_; });
   }
 }
 

@@ -86,4 +86,55 @@ class Prefaulter {
   std::thread thread_;
 };
 
+// How often a serving process's HeapCollapser makes a pass (~0.1 s of one core a pass while the
+// index grows at 150,000 records/s; a few milliseconds once it has stopped growing).
+inline constexpr std::chrono::milliseconds kHeapCollapseInterval{5000};
+
+// Moves the process's heap onto huge pages as it fills, on a thread of its own. Every
+// `interval`, each 2 MiB-aligned piece of private anonymous memory (glibc's arenas, large
+// allocations, the mappings above) whose 512 pages are all resident is collapsed into one huge
+// page (MADV_COLLAPSE, Linux 6.1). Only fully resident pieces: the process's memory does not
+// grow, only its page tables change shape (the kernel copies each piece into a huge page, the
+// contents stay as they are; threads that touch the piece meanwhile wait for it, ~0.2 ms).
+//
+// Why (docs/benchmarks.md, (a''''''''''''')): the index's heap is hundreds of megabytes that
+// every group of records touches here and there. On 4 KiB pages it costs TLB misses and, on
+// the bench machine, the kernel's memory monitor (DAMON) a trap for each page it samples;
+// glibc cannot be told to use huge pages from within the process, and taking them as the heap
+// grows (glibc.malloc.hugetlb=1) puts ~3.5 ms page faults on whichever thread allocates.
+//
+// On a kernel without MADV_COLLAPSE (or with transparent huge pages off) the first pass finds
+// out and the thread ends; nothing else changes. Thread-safety: none needed (a thread of its
+// own; totals() may be called from any thread).
+class HeapCollapser {
+ public:
+  struct Totals {
+    uint64_t passes = 0;
+    uint64_t collapsed_bytes = 0;  // resident pieces advised (some may have been huge already)
+    uint64_t refused = 0;          // pieces the kernel could not collapse then (tried again)
+    bool unsupported = false;      // the kernel cannot collapse: the thread has ended
+  };
+
+  // One pass over the calling process's memory, on the calling thread.
+  static Totals CollapseOnce();
+
+  // Starts the thread: a pass every `interval`, the first at once, at niceness `nice` (a
+  // background job: it yields the cores to serving).
+  explicit HeapCollapser(std::chrono::milliseconds interval, int nice = 10);
+  ~HeapCollapser();  // stops and joins the thread
+  HeapCollapser(const HeapCollapser&) = delete;
+  HeapCollapser& operator=(const HeapCollapser&) = delete;
+
+  Totals totals() const;
+
+ private:
+  void Run(std::chrono::milliseconds interval, int nice);
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  Totals totals_;
+  std::thread thread_;
+};
+
 }  // namespace tally::store
