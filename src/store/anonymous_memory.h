@@ -1,6 +1,7 @@
 // Memory for the index's large, long-lived arrays that every record reaches at a random place
 // (the dedup table's slots and entries): anonymous mappings of their own, on huge pages where
-// the kernel allows, and a thread that faults them in before the store's writer needs them.
+// the kernel allows, and a thread that faults them in before the store's writer needs them;
+// and, for the rest of the process's heap, a thread that moves it onto huge pages once filled.
 //
 // Why (docs/benchmarks.md, (a''''''''''')): on the bench machine a fresh 4 KiB page costs the
 // thread that first writes it 10-15 µs and a fresh 2 MiB huge page ~3.5 ms, and the kernel's
@@ -8,7 +9,7 @@
 // Writing a page first on another thread keeps both costs off the acknowledgement path.
 //
 // Thread-safety: an AnonymousMapping is a value owned by one thread at a time. A Prefaulter's
-// methods may be called from any thread.
+// and a HeapCollapser's methods may be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -95,7 +96,7 @@ inline constexpr std::chrono::milliseconds kHeapCollapseInterval{5000};
 // allocations, the mappings above) whose 512 pages are all resident is collapsed into one huge
 // page (MADV_COLLAPSE, Linux 6.1). Only fully resident pieces: the process's memory does not
 // grow, only its page tables change shape (the kernel copies each piece into a huge page, the
-// contents stay as they are; threads that touch the piece meanwhile wait for it, ~0.2 ms).
+// contents stay as they are; threads that touch the piece meanwhile wait for it, ~0.3 ms).
 //
 // Why (docs/benchmarks.md, (a''''''''''''')): the index's heap is hundreds of megabytes that
 // every group of records touches here and there. On 4 KiB pages it costs TLB misses and, on
@@ -104,8 +105,7 @@ inline constexpr std::chrono::milliseconds kHeapCollapseInterval{5000};
 // grows (glibc.malloc.hugetlb=1) puts ~3.5 ms page faults on whichever thread allocates.
 //
 // On a kernel without MADV_COLLAPSE (or with transparent huge pages off) the first pass finds
-// out and the thread ends; nothing else changes. Thread-safety: none needed (a thread of its
-// own; totals() may be called from any thread).
+// out and the thread ends; nothing else changes.
 class HeapCollapser {
  public:
   struct Totals {
