@@ -48,7 +48,7 @@
 #include "api/http_server.h"
 #include "bench_util.h"
 #include "common/clock.h"
-#include "common/thread_name.h"
+#include "common/current_thread.h"
 #include "dataset.h"
 #include "domain/api_key.h"
 #include "ingest/import_pipeline.h"

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "api/errors.h"
-#include "common/thread_name.h"
+#include "common/current_thread.h"
 
 namespace tally::api {
 namespace {

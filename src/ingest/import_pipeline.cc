@@ -5,7 +5,7 @@
 #include <optional>
 #include <thread>
 
-#include "common/thread_name.h"
+#include "common/current_thread.h"
 
 namespace tally::ingest {
 namespace {

@@ -1,7 +1,6 @@
 #include "store/anonymous_memory.h"
 
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/thread_name.h"
+#include "common/current_thread.h"
 
 namespace tally::store {
 namespace {
@@ -27,6 +26,9 @@ constexpr size_t kResidencyWindow = size_t{1} << 30;
 #ifndef MADV_COLLAPSE
 constexpr int MADV_COLLAPSE = 25;  // Linux 6.1; glibc 2.36's headers predate it
 #endif
+
+uintptr_t HugePageFloor(uintptr_t address) { return address & ~(uintptr_t{kHugePage} - 1); }
+uintptr_t HugePageCeil(uintptr_t address) { return HugePageFloor(address + kHugePage - 1); }
 
 size_t PageSize() {
   static const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -46,8 +48,7 @@ AnonymousMapping::AnonymousMapping(size_t bytes) {
   if (p == MAP_FAILED) throw std::bad_alloc();
   auto* start = static_cast<char*>(p);
   if (huge) {
-    auto* aligned = reinterpret_cast<char*>(
-        (reinterpret_cast<uintptr_t>(start) + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1));
+    auto* aligned = reinterpret_cast<char*>(HugePageCeil(reinterpret_cast<uintptr_t>(start)));
     if (aligned > start) munmap(start, static_cast<size_t>(aligned - start));
     char* end = start + mapped;
     if (end > aligned + size_) munmap(aligned + size_, static_cast<size_t>(end - aligned - size_));
@@ -187,8 +188,8 @@ HeapCollapser::Totals HeapCollapser::CollapseOnce() {
   std::vector<unsigned char> in_core;
   bool any_advised = false, all_invalid = true;
   for (auto [from, to] : AnonymousRanges()) {
-    const uintptr_t start = (from + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1);
-    const uintptr_t end = to & ~(uintptr_t{kHugePage} - 1);
+    const uintptr_t start = HugePageCeil(from);
+    const uintptr_t end = HugePageFloor(to);
     for (uintptr_t window = start; window < end; window += kResidencyWindow) {
       const uintptr_t window_end = std::min<uintptr_t>(end, window + kResidencyWindow);
       in_core.resize((window_end - window) / page);
@@ -239,8 +240,7 @@ HeapCollapser::Totals HeapCollapser::totals() const {
 
 void HeapCollapser::Run(std::chrono::milliseconds interval, int nice) {
   NameCurrentThread("tally-hugepages");
-  // Only this thread's priority changes; a refusal leaves it at the process's.
-  if (nice != 0) (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);
+  if (nice != 0) NiceCurrentThread(nice);
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();

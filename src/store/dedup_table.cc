@@ -5,7 +5,7 @@
 #include <thread>
 #include <utility>
 
-#include "common/thread_name.h"
+#include "common/current_thread.h"
 
 namespace tally::store {
 namespace {

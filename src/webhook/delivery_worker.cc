@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "common/thread_name.h"
+#include "common/current_thread.h"
 
 namespace tally::webhook {
 

@@ -1,14 +1,12 @@
 // The writer of SqliteStore (a role taken by callers or the writer thread): group commit of
 // appends, metadata writes, checkpoints.
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <span>
 #include <unordered_map>
 
-#include "common/thread_name.h"
+#include "common/current_thread.h"
 #include "store/sqlite/sqlite_store_impl.h"
 
 namespace tally::store::sqlite {
@@ -286,11 +284,8 @@ void SqliteStore::AwaitVisible() {
 
 void SqliteStore::PublisherLoop() {
   NameCurrentThread("tally-publisher");
-  // Only this thread's priority changes (a Linux thread is its own scheduling entity). A
-  // refusal leaves it at the process's priority: slower acknowledgements, nothing worse.
-  if (options_.publisher_nice != 0) {
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), options_.publisher_nice);
-  }
+  // A refusal leaves it at the process's priority: slower acknowledgements, nothing worse.
+  if (options_.publisher_nice != 0) NiceCurrentThread(options_.publisher_nice);
   std::unique_lock lock(publish_mu_);
   while (true) {
     publish_cv_.wait(lock,

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "common/thread_name.h"
+#include "common/current_thread.h"
 
 namespace tally::store::sqlite {
 

@@ -1,6 +1,8 @@
-#include "common/thread_name.h"
+#include "common/current_thread.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -20,6 +22,10 @@ std::string CurrentThreadName() {
   char name[kMaxName + 1] = {};
   if (pthread_getname_np(pthread_self(), name, sizeof name) != 0) return "";
   return name;
+}
+
+void NiceCurrentThread(int nice) {
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);
 }
 
 }  // namespace tally

@@ -1,4 +1,4 @@
-// Names for Tally's threads, as `top -H`, `ps -L`, `perf` and debuggers show them.
+// The calling thread's name (as `top -H`, `ps -L`, `perf` and debuggers show it) and priority.
 #pragma once
 
 #include <string>
@@ -11,5 +11,9 @@ void NameCurrentThread(std::string_view name);
 
 // The calling thread's name ("" if it cannot be read).
 std::string CurrentThreadName();
+
+// Sets the calling thread's niceness (only this thread's: a Linux thread is its own scheduling
+// entity). Best effort: a refusal leaves it at the process's priority.
+void NiceCurrentThread(int nice);
 
 }  // namespace tally
